@@ -1,0 +1,23 @@
+"""The `cunguan` command. Each room adds its own sub-command group in a module of this package and
+registers it below, so the main app stays a table of contents."""
+
+from __future__ import annotations
+
+import typer
+
+from cunguan.cli import bench, core
+
+app = typer.Typer(
+    name="cunguan",
+    help="Cunguan (存管): bank-side fund custody over the Lanmao custody interface, cross-bank fund "
+    "collection, one double-entry ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+core.register(app)
+app.add_typer(bench.app, name="bench")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

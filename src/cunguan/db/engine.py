@@ -1,0 +1,115 @@
+"""The engine factory: SQLite (embedded default) or PostgreSQL, always durable.
+
+Durability is not a setting: every SQLite connection runs WAL with `synchronous=FULL`, every PostgreSQL
+connection runs with `synchronous_commit=on`, and a server with `fsync=off` is refused, so a commit
+that returned is on disk. SQLite write transactions begin IMMEDIATE (the write lock is taken up front,
+so two writers never deadlock on a lock upgrade); read-only work can ask for a deferred begin with
+`conn.execution_options(sqlite_deferred=True)`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
+
+from sqlalchemy import create_engine as _sa_create_engine
+
+DEFAULT_SQLITE_PATH = Path("var") / "cunguan.sqlite3"
+ENV_URL = "CUNGUAN_DATABASE_URL"
+
+
+class DurabilityError(RuntimeError):
+    """The database is configured to lose acknowledged commits; Cunguan refuses to run on it."""
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use: explicit, else $CUNGUAN_DATABASE_URL, else the embedded SQLite file."""
+    if explicit:
+        return normalize_url(explicit)
+    env = os.environ.get(ENV_URL)
+    if env:
+        return normalize_url(env)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str | None = None, *, pool_size: int = 8) -> Engine:
+    url = database_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(url, pool_size)
+    raise ValueError(f"unsupported database: {parsed.get_backend_name()} (use sqlite or postgresql)")
+
+
+def _sqlite_engine(url: str, path: str | None) -> Engine:
+    if not path or path == ":memory:":
+        raise ValueError("an in-memory SQLite database is not durable; give a file path")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = _sa_create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        # One connection per checkout keeps processes and threads honest about SQLite's single writer.
+        poolclass=NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        (sync,) = cur.execute("PRAGMA synchronous").fetchone()
+        (mode,) = cur.execute("PRAGMA journal_mode").fetchone()
+        cur.close()
+        if int(sync) < 2 or str(mode).lower() != "wal":
+            raise DurabilityError(f"SQLite must run WAL with synchronous=FULL (got {mode}, {sync})")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - exercised by every test
+        deferred = conn.get_execution_options().get("sqlite_deferred", False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: str, pool_size: int) -> Engine:
+    engine = _sa_create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every PG test
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SHOW synchronous_commit")
+            (sync,) = cur.fetchone()
+            cur.execute("SHOW fsync")
+            (fsync,) = cur.fetchone()
+        dbapi_conn.commit()
+        if sync not in ("on", "remote_write", "remote_apply") or fsync != "on":
+            raise DurabilityError(f"PostgreSQL must run synchronous_commit=on, fsync=on (got {sync}, {fsync})")
+
+    return engine

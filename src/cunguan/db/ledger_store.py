@@ -1,0 +1,303 @@
+"""The ledger on storage: load and lock what a batch touches, run the pure planner, write the result.
+
+Runs inside the caller's transaction (`conn`), so a business operation commits its postings together
+with its own rows, its idempotency record and its outbox row. Locking:
+- SQLite: the transaction began IMMEDIATE, so it holds the single write lock already.
+- PostgreSQL: account rows are locked `FOR UPDATE` in id order, then the chain head; freezes are only
+  ever changed under their account's lock. Every writer takes locks in that order, so no deadlock
+  cycle can form between ledger writers.
+Writes are batched: one multi-row statement per table, each touched account updated once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy.engine import Connection
+
+from cunguan.ledger import core
+from cunguan.ledger.chain import posting_hash
+from cunguan.ledger.core import AccountState, Book, FreezeState, Plan, StoredOutcome, StoredPosting
+from cunguan.ledger.errors import DuplicateKey, UnknownAccount
+from cunguan.ledger.ops import Hold, Op, OpResult, Release, Transfer
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _in_list(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def open_account(
+    conn: Connection,
+    code: str,
+    *,
+    owner_type: str,
+    owner_ref: str,
+    allow_overdraw: bool = False,
+    currency: str = "CNY",
+) -> int:
+    """Create an account; a second call with the same code returns the same id if it matches."""
+    existing = find_account(conn, code)
+    if existing is not None:
+        if (existing["owner_type"], existing["owner_ref"], existing["currency"], bool(existing["allow_overdraw"])) != (
+            owner_type, owner_ref, currency, allow_overdraw,
+        ):
+            raise DuplicateKey(f"account code {code!r} already exists with other attributes")
+        return int(existing["id"])
+    from cunguan.db.tables.ledger import accounts
+
+    result = conn.execute(
+        accounts.insert().values(
+            code=code, owner_type=owner_type, owner_ref=owner_ref, currency=currency,
+            allow_overdraw=allow_overdraw, balance_fen=0, frozen_fen=0, created_us=now_us(),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def find_account(conn: Connection, code: str) -> dict | None:
+    from cunguan.db.tables.ledger import accounts
+
+    row = conn.execute(accounts.select().where(accounts.c.code == code)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def account_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    from cunguan.db.tables.ledger import accounts
+
+    codes = list(codes)
+    rows = conn.execute(accounts.select().with_only_columns(accounts.c.code, accounts.c.id).where(accounts.c.code.in_(codes)))
+    return {code: int(id_) for code, id_ in rows}
+
+
+def get_balance(conn: Connection, account_id: int) -> tuple[int, int]:
+    """(balance_fen, frozen_fen) of an account."""
+    row = conn.exec_driver_sql(_p(conn, "SELECT balance_fen, frozen_fen FROM accounts WHERE id = ?"), (account_id,)).first()
+    if row is None:
+        raise UnknownAccount(f"account {account_id} does not exist")
+    return int(row[0]), int(row[1])
+
+
+def balance_at(conn: Connection, account_id: int, at_us: int) -> int:
+    """The balance an account had at a moment: the balance after its last posting at or before it.
+
+    Postings carry each side's balance after them, and sequence order equals time order (the chain
+    stamps times monotonically), so this is two index look-ups from the newest end."""
+    best_seq, best_balance = -1, 0
+    for side in ("debit", "credit"):
+        row = conn.exec_driver_sql(
+            _p(conn, f"SELECT seq, {side}_balance_after FROM postings WHERE {side}_account_id = ? "  # noqa: S608
+               "AND created_us <= ? ORDER BY seq DESC LIMIT 1"),
+            (account_id, at_us),
+        ).first()
+        if row is not None and row[0] > best_seq:
+            best_seq, best_balance = int(row[0]), int(row[1])
+    return best_balance
+
+
+def _p(conn: Connection, sql: str) -> str:
+    """Driver placeholders: sqlite3 takes '?', psycopg takes '%s'."""
+    return sql.replace("?", "%s") if _is_pg(conn) else sql
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _load_freezes(conn: Connection, keys: list[str]) -> dict[str, FreezeState]:
+    if not keys:
+        return {}
+    cols = "id, key, account_id, amount_fen, consumed_fen, released_fen, ref"
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql(f"SELECT {cols} FROM freezes WHERE key = ANY(%s)", (keys,))  # noqa: S608
+    else:
+        rows = conn.exec_driver_sql(f"SELECT {cols} FROM freezes WHERE key IN ({_in_list(keys)})", tuple(keys))  # noqa: S608
+    return {r[1]: FreezeState(r[1], r[2], r[3], r[4], r[5], r[6], id=r[0]) for r in rows}
+
+
+def _lock_accounts(conn: Connection, ids: list[int]) -> dict[int, AccountState]:
+    if not ids:
+        return {}
+    cols = "id, currency, allow_overdraw, balance_fen, frozen_fen"
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql(
+            f"SELECT {cols} FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(ids),)  # noqa: S608
+        )
+    else:
+        rows = conn.exec_driver_sql(f"SELECT {cols} FROM accounts WHERE id IN ({_in_list(ids)})", tuple(ids))  # noqa: S608
+    return {r[0]: AccountState(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows}
+
+
+def _load_posting_keys(conn: Connection, keys: list[str]) -> dict[str, StoredPosting]:
+    if not keys:
+        return {}
+    cols = "idem_key, seq, debit_account_id, credit_account_id, amount_fen, freeze_id"
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql(f"SELECT {cols} FROM postings WHERE idem_key = ANY(%s)", (keys,))  # noqa: S608
+    else:
+        rows = conn.exec_driver_sql(f"SELECT {cols} FROM postings WHERE idem_key IN ({_in_list(keys)})", tuple(keys))  # noqa: S608
+    return {r[0]: StoredPosting(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def _load_outcomes(conn: Connection, keys: list[str]) -> dict[str, StoredOutcome]:
+    if not keys:
+        return {}
+    if _is_pg(conn):
+        rows = conn.exec_driver_sql("SELECT key, fingerprint, outcome FROM idempotency WHERE key = ANY(%s)", (keys,))
+    else:
+        rows = conn.exec_driver_sql(
+            f"SELECT key, fingerprint, outcome FROM idempotency WHERE key IN ({_in_list(keys)})", tuple(keys)  # noqa: S608
+        )
+    return {r[0]: StoredOutcome(r[1], r[2]) for r in rows}
+
+
+def _load_book(conn: Connection, ops: list[Op]) -> Book:
+    freeze_keys: set[str] = set()
+    account_set: set[int] = set()
+    posting_keys: list[str] = []
+    outcome_keys: list[str] = []
+    for op in ops:
+        if isinstance(op, Transfer):
+            account_set.add(op.debit)
+            account_set.add(op.credit)
+            if op.freeze_key is not None:
+                freeze_keys.add(op.freeze_key)
+            if op.key is not None:
+                posting_keys.append(op.key)
+        elif isinstance(op, Hold):
+            account_set.add(op.account)
+            freeze_keys.add(op.key)
+        elif isinstance(op, Release):
+            freeze_keys.add(op.freeze_key)
+            if op.key is not None:
+                outcome_keys.append(op.key)
+    keys = sorted(freeze_keys)
+    freezes = _load_freezes(conn, keys)
+    account_set.update(f.account_id for f in freezes.values())
+    accounts = _lock_accounts(conn, sorted(account_set))
+    if freezes and _is_pg(conn):
+        freezes = _load_freezes(conn, keys)  # re-read under the account locks
+    return Book(accounts, freezes, _load_posting_keys(conn, posting_keys), _load_outcomes(conn, outcome_keys))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write_new_freezes(conn: Connection, freezes: list[FreezeState], ts: int) -> None:
+    if not freezes:
+        return
+    rows = [(f.key, f.account_id, f.amount_fen, f.consumed_fen, f.released_fen, f.status, f.ref, ts, ts) for f in freezes]
+    conn.exec_driver_sql(
+        _p(conn, "INSERT INTO freezes (key, account_id, amount_fen, consumed_fen, released_fen, status, ref, "
+                 "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        rows,
+    )
+    ids = _load_freezes(conn, [f.key for f in freezes])
+    for f in freezes:
+        f.id = ids[f.key].id
+
+
+def _write_changed_freezes(conn: Connection, freezes: list[FreezeState], ts: int) -> None:
+    if not freezes:
+        return
+    conn.exec_driver_sql(
+        _p(conn, "UPDATE freezes SET consumed_fen = ?, released_fen = ?, status = ?, updated_us = ? WHERE id = ?"),
+        [(f.consumed_fen, f.released_fen, f.status, ts, f.id) for f in freezes],
+    )
+
+
+def _write_accounts(conn: Connection, touched: list[AccountState]) -> None:
+    changed = [a for a in touched if a.balance_delta or a.frozen_delta]
+    if not changed:
+        return
+    if _is_pg(conn):
+        conn.exec_driver_sql(
+            "UPDATE accounts SET balance_fen = accounts.balance_fen + d.db, frozen_fen = accounts.frozen_fen + d.df "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS d(id, db, df) WHERE accounts.id = d.id",
+            ([a.id for a in changed], [a.balance_delta for a in changed], [a.frozen_delta for a in changed]),
+        )
+    else:
+        conn.exec_driver_sql(
+            "UPDATE accounts SET balance_fen = balance_fen + ?, frozen_fen = frozen_fen + ? WHERE id = ?",
+            [(a.balance_delta, a.frozen_delta, a.id) for a in changed],
+        )
+
+
+def _write_postings(conn: Connection, postings: list[core.PendingPosting]) -> None:
+    if not postings:
+        return
+    pg = _is_pg(conn)
+    head = conn.exec_driver_sql(
+        "SELECT last_seq, last_hash FROM ledger_chain WHERE id = 1" + (" FOR UPDATE" if pg else "")
+    ).one()
+    seq, prev = int(head[0]), bytes(head[1])
+    last_us = conn.exec_driver_sql(_p(conn, "SELECT created_us FROM postings WHERE seq = ?"), (seq,)).scalar()
+    ts = max(now_us(), int(last_us or 0))  # time never runs backwards along the chain
+    rows = []
+    for p in postings:
+        seq += 1
+        freeze_id = p.freeze.id if p.freeze is not None else None
+        prev = posting_hash(prev, seq, p.debit, p.credit, p.amount_fen, p.currency, p.biz_type, p.ref, p.key,
+                            freeze_id, ts)
+        p.result.posting_seq = seq
+        rows.append((seq, p.debit, p.credit, p.amount_fen, p.currency, p.biz_type, p.ref, p.key, freeze_id,
+                     p.debit_balance_after, p.credit_balance_after, ts, prev))
+    cols = ("seq, debit_account_id, credit_account_id, amount_fen, currency, biz_type, ref, idem_key, freeze_id, "
+            "debit_balance_after, credit_balance_after, created_us, hash")
+    if pg:
+        types = ["bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint",
+                 "bigint", "bytea"]
+        arrays = tuple(list(col) for col in zip(*rows, strict=True))
+        unnest = ", ".join(f"%s::{t}[]" for t in types)
+        conn.exec_driver_sql(f"INSERT INTO postings ({cols}) SELECT * FROM unnest({unnest})", arrays)  # noqa: S608
+    else:
+        conn.exec_driver_sql(f"INSERT INTO postings ({cols}) VALUES ({_in_list(range(13))})", rows)  # noqa: S608
+    conn.exec_driver_sql(_p(conn, "UPDATE ledger_chain SET last_seq = ?, last_hash = ? WHERE id = 1"), (seq, prev))
+
+
+def _write_outcomes(conn: Connection, outcomes: list[tuple[str, str, OpResult]], ts: int) -> None:
+    if not outcomes:
+        return
+    conn.exec_driver_sql(
+        _p(conn, "INSERT INTO idempotency (key, fingerprint, outcome, created_us) VALUES (?, ?, ?, ?)"),
+        [(key, fp, str(res.amount_fen), ts) for key, fp, res in outcomes],
+    )
+
+
+def _write(conn: Connection, plan: Plan) -> None:
+    ts = now_us()
+    _write_new_freezes(conn, plan.new_freezes, ts)
+    _write_changed_freezes(conn, plan.changed_freezes, ts)
+    _write_accounts(conn, plan.touched_accounts)
+    _write_postings(conn, plan.postings)
+    _write_outcomes(conn, plan.new_outcomes, ts)
+    new_ids = {f.key: f.id for f in plan.new_freezes}
+    for res in plan.results:
+        if res.ok and res.freeze_id is None and res.freeze_key is not None:
+            res.freeze_id = new_ids[res.freeze_key]
+
+
+def apply(conn: Connection, ops: Sequence[Op], *, atomic: bool = True) -> list[OpResult]:
+    """Apply a batch inside the caller's transaction and return one result per operation.
+
+    Atomic: the first refused operation raises its typed error (with `.index`) and nothing is written;
+    the caller's transaction should then roll back. Item by item: refused operations come back as
+    results with `ok=False` and leave no trace; the others are written.
+    """
+    ops = list(ops)
+    if not ops:
+        return []
+    book = _load_book(conn, ops)
+    plan = core.plan(book, ops, atomic=atomic)
+    _write(conn, plan)
+    return plan.results

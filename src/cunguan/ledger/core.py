@@ -1,0 +1,298 @@
+"""The planner: applies a batch of operations to in-memory account and freeze states.
+
+Storage loads (and locks) what a batch touches into a `Book`, `plan()` decides every operation and
+mutates only the book, and storage writes the result: each touched account once, however many times
+the batch touched it. Every check runs before any mutation, so a refused operation leaves the book as
+it was, which is what makes "item by item, a failed item leaves no trace" hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cunguan.ledger.errors import (
+    BadAmount,
+    BatchTooLarge,
+    CurrencyMismatch,
+    DuplicateKey,
+    FreezeAccountMismatch,
+    InsufficientAvailable,
+    InsufficientFrozen,
+    LedgerError,
+    SameAccount,
+    UnknownAccount,
+    UnknownFreeze,
+)
+from cunguan.ledger.ops import Hold, Op, OpResult, Release, Transfer
+from cunguan.money import MAX_FEN
+
+MAX_BATCH_OPS = 10_000
+"""A batch's size limit: bounds a transaction's lock time and memory."""
+
+
+@dataclass(slots=True)
+class AccountState:
+    id: int
+    currency: str
+    allow_overdraw: bool
+    balance_fen: int
+    frozen_fen: int
+    balance_delta: int = 0
+    frozen_delta: int = 0
+
+    @property
+    def available_fen(self) -> int:
+        return self.balance_fen - self.frozen_fen
+
+
+@dataclass(slots=True)
+class FreezeState:
+    key: str
+    account_id: int
+    amount_fen: int
+    consumed_fen: int
+    released_fen: int
+    ref: str
+    id: int | None = None
+    is_new: bool = False
+    dirty: bool = False
+
+    @property
+    def remaining_fen(self) -> int:
+        return self.amount_fen - self.consumed_fen - self.released_fen
+
+    @property
+    def status(self) -> str:
+        return "FREEZED" if self.remaining_fen > 0 else "UNFREEZED"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPosting:
+    """What a replay check needs of a posting already written under a key."""
+
+    seq: int
+    debit: int
+    credit: int
+    amount_fen: int
+    freeze_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutcome:
+    fingerprint: str
+    outcome: str
+
+
+@dataclass(slots=True)
+class PendingPosting:
+    debit: int
+    credit: int
+    amount_fen: int
+    currency: str
+    biz_type: str
+    ref: str
+    key: str | None
+    freeze: FreezeState | None
+    debit_balance_after: int
+    credit_balance_after: int
+    result: OpResult
+
+
+@dataclass(slots=True)
+class Book:
+    accounts: dict[int, AccountState]
+    freezes: dict[str, FreezeState]
+    stored_postings: dict[str, StoredPosting] = field(default_factory=dict)
+    stored_outcomes: dict[str, StoredOutcome] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Plan:
+    results: list[OpResult]
+    postings: list[PendingPosting]
+    new_freezes: list[FreezeState]
+    changed_freezes: list[FreezeState]
+    touched_accounts: list[AccountState]
+    new_outcomes: list[tuple[str, str, OpResult]]  # (key, fingerprint, result)
+
+
+def release_fingerprint(op: Release) -> str:
+    return f"R|{op.freeze_key}|{op.amount_fen}"
+
+
+def check_amount(amount_fen: object) -> int:
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool):
+        raise BadAmount(f"amount must be an integer number of fen, got {type(amount_fen).__name__}")
+    if amount_fen <= 0:
+        raise BadAmount(f"amount must be positive, got {amount_fen}")
+    if amount_fen > MAX_FEN:
+        raise BadAmount(f"amount {amount_fen} does not fit a signed 64-bit fen value")
+    return amount_fen
+
+
+class _Planner:
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self.postings: list[PendingPosting] = []
+        self.new_freezes: list[FreezeState] = []
+        self.changed: dict[str, FreezeState] = {}
+        self.touched: dict[int, AccountState] = {}
+        self.new_outcomes: list[tuple[str, str, OpResult]] = []
+        self.keys_in_batch: set[str] = set()
+
+    def account(self, account_id: int) -> AccountState:
+        acc = self.book.accounts.get(account_id)
+        if acc is None:
+            raise UnknownAccount(f"account {account_id} does not exist")
+        return acc
+
+    def claim_key(self, key: str) -> None:
+        if key in self.keys_in_batch:
+            raise DuplicateKey(f"key {key!r} appears twice in one batch")
+
+    def touch(self, acc: AccountState, balance_delta: int, frozen_delta: int) -> None:
+        acc.balance_fen += balance_delta
+        acc.frozen_fen += frozen_delta
+        acc.balance_delta += balance_delta
+        acc.frozen_delta += frozen_delta
+        self.touched[acc.id] = acc
+
+    def transfer(self, op: Transfer) -> OpResult:
+        amount = check_amount(op.amount_fen)
+        if op.debit == op.credit:
+            raise SameAccount(f"account {op.debit} is on both sides")
+        if op.key is not None:
+            self.claim_key(op.key)
+            stored = self.book.stored_postings.get(op.key)
+            if stored is not None:
+                if (stored.debit, stored.credit, stored.amount_fen) != (op.debit, op.credit, amount):
+                    raise DuplicateKey(f"key {op.key!r} was used for a different transfer")
+                self.keys_in_batch.add(op.key)
+                return OpResult(ok=True, posting_seq=stored.seq, amount_fen=amount, replayed=True)
+        debit, credit = self.account(op.debit), self.account(op.credit)
+        if debit.currency != credit.currency or (op.currency is not None and op.currency != debit.currency):
+            raise CurrencyMismatch(
+                f"transfer in {op.currency or debit.currency} between {debit.currency} account {debit.id} "
+                f"and {credit.currency} account {credit.id}"
+            )
+        if credit.balance_fen + amount > MAX_FEN:
+            raise BadAmount(f"account {credit.id} balance would exceed a signed 64-bit fen value")
+        freeze = None
+        if op.freeze_key is not None:
+            freeze = self.freeze(op.freeze_key)
+            if freeze.account_id != debit.id:
+                raise FreezeAccountMismatch(f"freeze {op.freeze_key!r} is not on account {debit.id}")
+            if freeze.remaining_fen < amount:
+                raise InsufficientFrozen(
+                    f"freeze {op.freeze_key!r} has {freeze.remaining_fen} fen left, {amount} needed"
+                )
+        elif not debit.allow_overdraw and debit.available_fen < amount:
+            raise InsufficientAvailable(
+                f"account {debit.id} has {debit.available_fen} fen available, {amount} needed"
+            )
+        # -- every check passed: mutate --
+        if op.key is not None:
+            self.keys_in_batch.add(op.key)
+        if freeze is not None:
+            freeze.consumed_fen += amount
+            self.mark_changed(freeze)
+            self.touch(debit, -amount, -amount)
+        else:
+            self.touch(debit, -amount, 0)
+        self.touch(credit, amount, 0)
+        result = OpResult(ok=True, amount_fen=amount)
+        self.postings.append(
+            PendingPosting(
+                debit.id, credit.id, amount, debit.currency, op.biz_type, op.ref, op.key, freeze,
+                debit.balance_fen, credit.balance_fen, result,
+            )
+        )
+        return result
+
+    def freeze(self, key: str) -> FreezeState:
+        freeze = self.book.freezes.get(key)
+        if freeze is None:
+            raise UnknownFreeze(f"freeze {key!r} does not exist")
+        return freeze
+
+    def mark_changed(self, freeze: FreezeState) -> None:
+        if not freeze.is_new:
+            freeze.dirty = True
+            self.changed[freeze.key] = freeze
+
+    def hold(self, op: Hold) -> OpResult:
+        amount = check_amount(op.amount_fen)
+        self.claim_key(op.key)
+        existing = self.book.freezes.get(op.key)
+        if existing is not None:
+            if existing.is_new or (existing.account_id, existing.amount_fen) != (op.account, amount):
+                raise DuplicateKey(f"freeze key {op.key!r} was used for a different hold")
+            self.keys_in_batch.add(op.key)
+            return OpResult(ok=True, freeze_id=existing.id, freeze_key=op.key, amount_fen=amount, replayed=True)
+        acc = self.account(op.account)
+        if acc.available_fen < amount:
+            raise InsufficientAvailable(f"account {acc.id} has {acc.available_fen} fen available, {amount} needed")
+        self.keys_in_batch.add(op.key)
+        freeze = FreezeState(op.key, acc.id, amount, 0, 0, op.ref, is_new=True)
+        self.book.freezes[op.key] = freeze
+        self.new_freezes.append(freeze)
+        self.touch(acc, 0, amount)
+        return OpResult(ok=True, freeze_key=op.key, amount_fen=amount)
+
+    def release(self, op: Release) -> OpResult:
+        fingerprint = release_fingerprint(op)
+        if op.key is not None:
+            self.claim_key(op.key)
+            stored = self.book.stored_outcomes.get(op.key)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    raise DuplicateKey(f"key {op.key!r} was used for a different release")
+                self.keys_in_batch.add(op.key)
+                return OpResult(ok=True, freeze_key=op.freeze_key, amount_fen=int(stored.outcome), replayed=True)
+        freeze = self.freeze(op.freeze_key)
+        amount = freeze.remaining_fen if op.amount_fen is None else check_amount(op.amount_fen)
+        if amount <= 0 or freeze.remaining_fen < amount:
+            raise InsufficientFrozen(f"freeze {op.freeze_key!r} has {freeze.remaining_fen} fen left, {amount} asked")
+        acc = self.account(freeze.account_id)
+        if op.key is not None:
+            self.keys_in_batch.add(op.key)
+        freeze.released_fen += amount
+        self.mark_changed(freeze)
+        self.touch(acc, 0, -amount)
+        result = OpResult(ok=True, freeze_id=freeze.id, freeze_key=op.freeze_key, amount_fen=amount)
+        if op.key is not None:
+            self.new_outcomes.append((op.key, fingerprint, result))
+        return result
+
+    def run(self, op: Op) -> OpResult:
+        if isinstance(op, Transfer):
+            return self.transfer(op)
+        if isinstance(op, Hold):
+            return self.hold(op)
+        if isinstance(op, Release):
+            return self.release(op)
+        raise TypeError(f"not a ledger operation: {op!r}")
+
+
+def plan(book: Book, ops: list[Op], *, atomic: bool) -> Plan:
+    """Decide every operation against the book. Atomic: the first refusal raises (nothing to write).
+    Item by item: a refusal becomes that item's result and the rest go on."""
+    if len(ops) > MAX_BATCH_OPS:
+        raise BatchTooLarge(f"a batch holds at most {MAX_BATCH_OPS} operations, got {len(ops)}")
+    planner = _Planner(book)
+    results: list[OpResult] = []
+    for index, op in enumerate(ops):
+        try:
+            results.append(planner.run(op))
+        except LedgerError as err:
+            if atomic:
+                raise err.at(index) from None
+            results.append(OpResult(ok=False, error=err.at(index)))
+    touched = list(planner.touched.values())
+    for acc in touched:
+        assert acc.frozen_fen >= 0, f"account {acc.id}: negative frozen amount"
+        assert acc.allow_overdraw or acc.frozen_fen <= acc.balance_fen, f"account {acc.id}: frozen above balance"
+    for frz in planner.new_freezes + list(planner.changed.values()):
+        assert 0 <= frz.remaining_fen <= frz.amount_fen, f"freeze {frz.key}: remaining out of range"
+    return Plan(results, planner.postings, planner.new_freezes, list(planner.changed.values()), touched,
+                planner.new_outcomes)
