@@ -1,9 +1,11 @@
 """Test databases. CUNGUAN_TEST_DB picks the engine: `sqlite` (default) or `postgresql`.
 
 PostgreSQL comes from CUNGUAN_TEST_PG_URL (default postgres@127.0.0.1:5432/test). When it is asked for
-and cannot be reached, the run fails: it never silently skips. Each test gets a fresh, migrated
-database copied from a template migrated once per session (a file copy on SQLite, CREATE DATABASE ...
-TEMPLATE on PostgreSQL), so tests never see each other's rows.
+and cannot be reached, the run fails: it never silently skips. Each test gets a migrated database in
+the state the migrations leave it: on SQLite a copy of a template file migrated once per session; on
+PostgreSQL one database per session, migrated once and reset before each test (every table emptied,
+the rows the migrations seeded put back, sequences restarted — CREATE DATABASE per test costs ~1 s
+here). Either way tests never see each other's rows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from cunguan.db.engine import create_engine
 from cunguan.db.migrate import upgrade
@@ -61,23 +64,54 @@ class TestDatabases:
             engine = create_engine(f"sqlite:///{self.template_path}")
         upgrade(engine)
         engine.dispose()
+        if self.kind == "postgresql":
+            self._snapshot_pg()
 
     def new_url(self) -> str:
         self.count += 1
         if self.kind == "postgresql":
-            name = f"{self.prefix}_{self.count}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-            return _pg_url_for(name)
+            self._reset_pg()
+            return _pg_url_for(self.template)
         path = self.workdir / f"db{self.count}.sqlite3"
         shutil.copyfile(self.template_path, path)
         return f"sqlite:///{path}"
 
+    def _snapshot_pg(self) -> None:
+        """Remember the tables, their seeded rows and the sequences, right after migrating."""
+        url = _pg_url_for(self.template)
+        eng = sa_create_engine(url)
+        with eng.connect() as conn:
+            self.pg_tables = [r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+            self.pg_sequences = [r[0] for r in conn.execute(text(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"))]
+            self.pg_seed: dict[str, list[dict]] = {}
+            for table in self.pg_tables:
+                rows = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{table}"')).mappings()]  # noqa: S608
+                if rows:
+                    self.pg_seed[table] = rows
+        eng.dispose()
+
+    def _reset_pg(self) -> None:
+        with self.admin.connect() as conn:  # nothing of the previous test may hold a lock
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": self.template})
+        eng = sa_create_engine(_pg_url_for(self.template), poolclass=NullPool)
+        with eng.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK order to follow
+            conn.execute(text("SET LOCAL synchronous_commit = off"))  # test scaffolding, not data
+            for table in self.pg_tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608
+            for seq in self.pg_sequences:
+                conn.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
+            for table, rows in self.pg_seed.items():
+                cols = ", ".join(f'"{c}"' for c in rows[0])
+                params = ", ".join(f":{c}" for c in rows[0])
+                conn.execute(text(f'INSERT INTO "{table}" ({cols}) VALUES ({params})'), rows)  # noqa: S608
+        eng.dispose()
+
     def drop(self, url: str) -> None:
-        if self.kind == "postgresql":
-            name = make_url(url).database
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        """Nothing to drop per test: SQLite files go with the temp dir, PostgreSQL is reset on reuse."""
 
     def close(self) -> None:
         if self.kind == "postgresql":

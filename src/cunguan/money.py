@@ -7,10 +7,15 @@ trick, NaN or a value beyond a signed 64-bit fen count is refused with a precise
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 MAX_FEN = 2**63 - 1
 """Largest amount a ledger column can hold (signed 64-bit)."""
+
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?|[+-]?\.[0-9]+", re.ASCII)
+"""What a wire amount string may look like: ASCII digits and one point; no exponent, no '_', no
+full-width digits (Decimal() would take all of those)."""
 
 
 class AmountError(ValueError):
@@ -35,6 +40,8 @@ def parse_yuan(value: object, *, field: str = "amount", allow_zero: bool = False
         text = value.strip()
         if not text or len(text) > 40:
             raise AmountError(f"{field} is not a number")
+        if not _PLAIN_DECIMAL.fullmatch(text):
+            raise AmountError(f"{field} is not a plain decimal number: {text[:20]!r}")
         try:
             dec = Decimal(text)
         except InvalidOperation:
@@ -43,6 +50,8 @@ def parse_yuan(value: object, *, field: str = "amount", allow_zero: bool = False
         raise AmountError(f"{field} must be a number")
     if not dec.is_finite():
         raise AmountError(f"{field} is not a finite number")
+    if dec.adjusted() > 18:  # checked before any arithmetic: 1E+999999999 must not become a huge int
+        raise AmountError(f"{field} is too large")
     exponent = dec.as_tuple().exponent
     assert isinstance(exponent, int)
     if exponent < -2 and dec != dec.quantize(Decimal("0.01")):

@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from cunguan import __version__
-from cunguan.api import health
+from cunguan.api import health, lanmao
+from cunguan.api import sweep as sweep_api
+from cunguan.api.lanmao.user_handlers import install_runtime as install_user_runtime
+from cunguan.web import console_pages
+from cunguan.web.gateway_pages import install as install_gateway_pages
 
 
 def create_app(engine: Engine, *, base_url: str = "http://127.0.0.1:8000") -> FastAPI:
@@ -17,4 +21,9 @@ def create_app(engine: Engine, *, base_url: str = "http://127.0.0.1:8000") -> Fa
     app.state.engine = engine
     app.state.base_url = base_url
     app.include_router(health.router)
+    sweep_api.install(app)  # /api/sweep/... (JSON) and /sweep/... (web pages)
+    lanmao.install(app)  # POST {base}/gateway|service|download (settings on app.state.settings)
+    install_gateway_pages(app)  # {base}/gateway/page/{token}: the bank's pages of the gateway user services
+    install_user_runtime(app)  # card verifier + notification delivery worker (app lifespan)
+    console_pages.install(app)  # /console: the bank's operator console (web pages)
     return app

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from cunguan.cli import bench, core
+from cunguan.cli import bench, core, platform
+from cunguan.cli import console as console_cli
+from cunguan.cli import custody_users as users_cli
+from cunguan.cli import notify as notify_cli
+from cunguan.cli import sweep as sweep_cli
 
 app = typer.Typer(
     name="cunguan",
@@ -18,6 +22,11 @@ app = typer.Typer(
 
 core.register(app)
 app.add_typer(bench.app, name="bench")
+app.add_typer(console_cli.app, name="console")
+app.add_typer(notify_cli.app, name="notify")
+app.add_typer(sweep_cli.app, name="sweep")
+app.add_typer(users_cli.app, name="users")
+platform.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

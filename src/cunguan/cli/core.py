@@ -26,6 +26,8 @@ def serve(
     db: str = DbOption,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    scheduler: bool = typer.Option(True, help="Also run the cross-bank collection scheduler (every minute)."),
+    sms_sink: str = typer.Option("var/sms.jsonl", help="Local file that receives the SMS messages."),
 ) -> None:
     """Migrate the database and run the HTTP server (Lanmao interface, pages, console, /health)."""
     import uvicorn
@@ -36,8 +38,24 @@ def serve(
     engine = create_engine(db)
     upgrade(engine)
     app = create_app(engine, base_url=f"http://{host}:{port}")
+    from cunguan.custody.demo import ensure_demo_platform
+    console.print(ensure_demo_platform(engine, base_url=f"http://{host}:{port}").describe())
     console.print(f"Cunguan on http://{host}:{port}  (database: {engine.url.render_as_string(hide_password=True)})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    stop_scheduler = _start_scheduler(engine, sms_sink) if scheduler else None
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if stop_scheduler is not None:
+            stop_scheduler()
+
+
+def _start_scheduler(engine, sms_sink: str):
+    from cunguan.notify.sms import FileSmsSink
+    from cunguan.sweep.background import start_background
+    from cunguan.sweep.runtime import default_context
+
+    console.print(f"collection scheduler: every 60 s; SMS messages go to {sms_sink}")
+    return start_background(default_context(engine), FileSmsSink(sms_sink))
 
 
 def audit(db: str = DbOption) -> None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.pool import NullPool
-
-from sqlalchemy import create_engine as _sa_create_engine
+from sqlalchemy.pool import QueuePool
 
 DEFAULT_SQLITE_PATH = Path("var") / "cunguan.sqlite3"
 ENV_URL = "CUNGUAN_DATABASE_URL"
@@ -51,21 +50,22 @@ def create_engine(url: str | None = None, *, pool_size: int = 8) -> Engine:
     url = database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, pool_size)
     if parsed.get_backend_name() == "postgresql":
         return _postgres_engine(url, pool_size)
     raise ValueError(f"unsupported database: {parsed.get_backend_name()} (use sqlite or postgresql)")
 
 
-def _sqlite_engine(url: str, path: str | None) -> Engine:
+def _sqlite_engine(url: str, path: str | None, pool_size: int) -> Engine:
     if not path or path == ":memory:":
         raise ValueError("an in-memory SQLite database is not durable; give a file path")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = _sa_create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
-        # One connection per checkout keeps processes and threads honest about SQLite's single writer.
-        poolclass=NullPool,
+        # Pooled: a fresh connection per transaction costs about a millisecond (open, pragmas, schema
+        # parse, cold page cache). The single writer is kept by BEGIN IMMEDIATE + busy_timeout.
+        poolclass=QueuePool, pool_size=pool_size, max_overflow=pool_size,
     )
 
     @event.listens_for(engine, "connect")

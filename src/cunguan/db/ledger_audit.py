@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 from sqlalchemy.engine import Connection, Engine
 
-from cunguan.ledger.audit import Violation, check_accounts, check_chain, check_freezes, check_totals
+from cunguan.ledger.audit import (
+    Violation,
+    check_accounts,
+    check_chain,
+    check_freezes,
+    check_references,
+    check_totals,
+)
 
 CHAIN_FETCH_ROWS = 10_000
 
@@ -16,7 +23,22 @@ def _sums(conn: Connection, sql: str) -> dict[int, int]:
     return {int(k): int(v) for k, v in conn.exec_driver_sql(sql)}
 
 
+# Postings whose accounts or freeze are missing (postings carry no foreign keys, see migration 0009):
+# an anti-join on the primary keys, so a clean ledger returns nothing.
+_ORPHANS = (
+    "SELECT p.seq, p.debit_account_id, p.credit_account_id, p.freeze_id, "
+    "d.id IS NOT NULL, c.id IS NOT NULL, f.id IS NOT NULL "
+    "FROM postings p LEFT JOIN accounts d ON d.id = p.debit_account_id "
+    "LEFT JOIN accounts c ON c.id = p.credit_account_id LEFT JOIN freezes f ON f.id = p.freeze_id "
+    "WHERE d.id IS NULL OR c.id IS NULL OR (p.freeze_id IS NOT NULL AND f.id IS NULL) ORDER BY p.seq"
+)
+
+
 def violations(conn: Connection) -> Iterator[Violation]:
+    yield from check_references(
+        (int(s), int(d), int(c), None if f is None else int(f), bool(df), bool(cf), bool(ff))
+        for s, d, c, f, df, cf, ff in conn.exec_driver_sql(_ORPHANS)
+    )
     credits = _sums(conn, "SELECT credit_account_id, SUM(amount_fen) FROM postings GROUP BY credit_account_id")
     debits = _sums(conn, "SELECT debit_account_id, SUM(amount_fen) FROM postings GROUP BY debit_account_id")
     frozen = _sums(

@@ -21,7 +21,11 @@ MAX_ATTEMPTS = 12
 BASE_BACKOFF_S = 0.002
 MAX_BACKOFF_S = 0.25
 
-_PG_RETRY_STATES = {"40001", "40P01", "55P03"}
+_PG_RETRY_STATES = {"40001", "40P01", "55P03", "23505"}
+"""Serialization failure, deadlock, lock not available, and unique violation: on PostgreSQL two
+transactions that both checked a key before either committed collide on the unique index; the retry
+sees the committed row and answers with a replay or a typed duplicate error. (SQLite's single writer
+cannot race this way.)"""
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -81,3 +81,18 @@ def check_freezes(rows: Iterable[tuple[int, str, int, int, int, str]], consumed_
         expected = "FREEZED" if amount - consumed - released > 0 else "UNFREEZED"
         if status != expected:
             yield Violation("freeze", f"freeze {fid} ({key}) status {status}, expected {expected}")
+
+
+def check_references(rows: Iterable[tuple[int, int, int, int | None, bool, bool, bool]]) -> Iterator[Violation]:
+    """Every posting's accounts and freeze exist. The database keeps no foreign keys on postings (the
+    ledger checks them under lock before writing), so this check is what proves it stayed so.
+
+    rows: (seq, debit, credit, freeze_id, debit_found, credit_found, freeze_found), one per posting
+    (storage may pass only the suspect ones); freeze_found is ignored when freeze_id is None."""
+    for seq, debit, credit, freeze_id, debit_found, credit_found, freeze_found in rows:
+        if not debit_found:
+            yield Violation("references", f"posting {seq} debits account {debit}, which does not exist")
+        if not credit_found:
+            yield Violation("references", f"posting {seq} credits account {credit}, which does not exist")
+        if freeze_id is not None and not freeze_found:
+            yield Violation("references", f"posting {seq} consumes freeze {freeze_id}, which does not exist")

@@ -158,18 +158,30 @@ class _Planner:
         self.touched[acc.id] = acc
 
     def transfer(self, op: Transfer) -> OpResult:
-        amount = check_amount(op.amount_fen)
+        # The hot path of every batch: the helpers (check_amount, claim_key, account, touch) are inlined
+        # where the common case allows; the checks and their order are those of the helpers.
+        amount = op.amount_fen
+        if type(amount) is not int or not 0 < amount <= MAX_FEN:
+            amount = check_amount(amount)
         if op.debit == op.credit:
             raise SameAccount(f"account {op.debit} is on both sides")
-        if op.key is not None:
-            self.claim_key(op.key)
-            stored = self.book.stored_postings.get(op.key)
+        key = op.key
+        if key is not None:
+            if key in self.keys_in_batch:
+                raise DuplicateKey(f"key {key!r} appears twice in one batch")
+            stored = self.book.stored_postings.get(key)
             if stored is not None:
                 if (stored.debit, stored.credit, stored.amount_fen) != (op.debit, op.credit, amount):
-                    raise DuplicateKey(f"key {op.key!r} was used for a different transfer")
-                self.keys_in_batch.add(op.key)
+                    raise DuplicateKey(f"key {key!r} was used for a different transfer")
+                self.keys_in_batch.add(key)
                 return OpResult(ok=True, posting_seq=stored.seq, amount_fen=amount, replayed=True)
-        debit, credit = self.account(op.debit), self.account(op.credit)
+        accounts = self.book.accounts
+        debit = accounts.get(op.debit)
+        if debit is None:
+            raise UnknownAccount(f"account {op.debit} does not exist")
+        credit = accounts.get(op.credit)
+        if credit is None:
+            raise UnknownAccount(f"account {op.credit} does not exist")
         if debit.currency != credit.currency or (op.currency is not None and op.currency != debit.currency):
             raise CurrencyMismatch(
                 f"transfer in {op.currency or debit.currency} between {debit.currency} account {debit.id} "
@@ -177,6 +189,8 @@ class _Planner:
             )
         if credit.balance_fen + amount > MAX_FEN:
             raise BadAmount(f"account {credit.id} balance would exceed a signed 64-bit fen value")
+        if debit.balance_fen - amount < -MAX_FEN - 1:
+            raise BadAmount(f"account {debit.id} balance would fall below a signed 64-bit fen value")
         freeze = None
         if op.freeze_key is not None:
             freeze = self.freeze(op.freeze_key)
@@ -186,24 +200,28 @@ class _Planner:
                 raise InsufficientFrozen(
                     f"freeze {op.freeze_key!r} has {freeze.remaining_fen} fen left, {amount} needed"
                 )
-        elif not debit.allow_overdraw and debit.available_fen < amount:
+        elif not debit.allow_overdraw and debit.balance_fen - debit.frozen_fen < amount:
             raise InsufficientAvailable(
                 f"account {debit.id} has {debit.available_fen} fen available, {amount} needed"
             )
         # -- every check passed: mutate --
-        if op.key is not None:
-            self.keys_in_batch.add(op.key)
+        if key is not None:
+            self.keys_in_batch.add(key)
         if freeze is not None:
             freeze.consumed_fen += amount
             self.mark_changed(freeze)
             self.touch(debit, -amount, -amount)
         else:
-            self.touch(debit, -amount, 0)
-        self.touch(credit, amount, 0)
+            debit.balance_fen -= amount
+            debit.balance_delta -= amount
+            self.touched[debit.id] = debit
+        credit.balance_fen += amount
+        credit.balance_delta += amount
+        self.touched[credit.id] = credit
         result = OpResult(ok=True, amount_fen=amount)
         self.postings.append(
             PendingPosting(
-                debit.id, credit.id, amount, debit.currency, op.biz_type, op.ref, op.key, freeze,
+                debit.id, credit.id, amount, debit.currency, op.biz_type, op.ref, key, freeze,
                 debit.balance_fen, credit.balance_fen, result,
             )
         )
@@ -248,7 +266,9 @@ class _Planner:
                 if stored.fingerprint != fingerprint:
                     raise DuplicateKey(f"key {op.key!r} was used for a different release")
                 self.keys_in_batch.add(op.key)
-                return OpResult(ok=True, freeze_key=op.freeze_key, amount_fen=int(stored.outcome), replayed=True)
+                released = self.freeze(op.freeze_key)  # the original outcome names its freeze too
+                return OpResult(ok=True, freeze_id=released.id, freeze_key=op.freeze_key,
+                                amount_fen=int(stored.outcome), replayed=True)
         freeze = self.freeze(op.freeze_key)
         amount = freeze.remaining_fen if op.amount_fen is None else check_amount(op.amount_fen)
         if amount <= 0 or freeze.remaining_fen < amount:

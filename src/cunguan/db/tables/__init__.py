@@ -1,6 +1,23 @@
-"""All tables on one MetaData, one module per room, so Alembic sees the whole schema."""
+"""All tables on one MetaData, one module per room, so Alembic sees the whole schema.
 
+Importing a room's module registers its tables: ledger; custody platforms and users; the NOTIFY outbox;
+bank-hosted page sessions; the payment-company and payout simulators; cross-bank collection (interbank,
+retail, sms, sweep); the operator console.
+"""
+
+from cunguan.db.tables import (  # noqa: F401
+    console,
+    custody_platforms,
+    custody_users,
+    interbank,
+    ledger,
+    notify,
+    page_sessions,
+    payments,
+    retail,
+    sms,
+    sweep,
+)
 from cunguan.db.tables.base import metadata
-from cunguan.db.tables import ledger  # noqa: F401  (registers the ledger tables)
 
 __all__ = ["metadata"]

@@ -45,14 +45,16 @@ postings = Table(
     metadata,
     # The chain sequence is the key: gapless, assigned under the chain lock, so inserts append.
     Column("seq", Id64, primary_key=True, autoincrement=False),
-    Column("debit_account_id", Id64, ForeignKey("accounts.id"), nullable=False),
-    Column("credit_account_id", Id64, ForeignKey("accounts.id"), nullable=False),
+    # No foreign keys on postings (migration 0009): the ledger checks the accounts and the freeze under
+    # their locks before writing, and `cunguan audit` checks that every posting's references exist.
+    Column("debit_account_id", Id64, nullable=False),
+    Column("credit_account_id", Id64, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("biz_type", String(40), nullable=False),
     Column("ref", String(96), nullable=False),
     Column("idem_key", String(160), nullable=True),
-    Column("freeze_id", Id64, ForeignKey("freezes.id"), nullable=True),
+    Column("freeze_id", Id64, nullable=True),
     Column("debit_balance_after", BigInteger, nullable=False),
     Column("credit_balance_after", BigInteger, nullable=False),
     Column("created_us", BigInteger, nullable=False),

@@ -1,13 +1,12 @@
 """ledger: accounts, postings (hash-chained), freezes, idempotency, the chain head
 
 Revision ID: 0001_ledger
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 11:52:26.670795
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_ledger'
 down_revision = None

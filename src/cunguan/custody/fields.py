@@ -1,0 +1,50 @@
+"""Small field readers shared by the user services: "absent, null or empty" all mean not supplied
+(protocol §1.4), required text has a length limit, enums name their allowed values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cunguan.custody.user_errors import InvalidField
+
+MAX_NO_LEN = 50
+"""requestNo, platformUserNo, projectNo: S50."""
+
+
+def opt(value: object) -> object | None:
+    """None for absent / null / "" (and whitespace-only text); the value otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def req_text(value: object, field: str, *, max_len: int = MAX_NO_LEN) -> str:
+    value = opt(value)
+    if value is None:
+        raise InvalidField(f"{field} is required", field=field)
+    if not isinstance(value, str):
+        raise InvalidField(f"{field} must be a string", field=field)
+    text = value.strip()
+    if len(text) > max_len:
+        raise InvalidField(f"{field} is longer than {max_len} characters", field=field)
+    if any(ord(ch) < 32 for ch in text):
+        raise InvalidField(f"{field} must not contain control characters", field=field)
+    return text
+
+
+def opt_text(value: object, field: str, *, max_len: int = MAX_NO_LEN) -> str | None:
+    return None if opt(value) is None else req_text(value, field, max_len=max_len)
+
+
+def req_enum(value: object, field: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    text = req_text(value, field, max_len=64)
+    if text not in allowed:
+        raise InvalidField(f"{field} must be one of {', '.join(allowed)} (got {text[:32]!r})", field=field)
+    return text
+
+
+def opt_enum(value: object, field: str, allowed: Iterable[str], default: str | None = None) -> str | None:
+    return default if opt(value) is None else req_enum(value, field, allowed)

@@ -1,0 +1,77 @@
+"""The processed-request register: a requestNo is used once per platform (protocol §1.4, 100013).
+
+A state-changing service claims its requestNo first (`claim`: an insert on the (platform, requestNo)
+primary key), before any other write, then does its work and stores the outcome (`record`), all in
+the caller's transaction. So:
+- a refused request rolls back its claim too: the requestNo stays free for a corrected retry;
+- two concurrent requests with one requestNo meet at the claim: on PostgreSQL the second insert
+  waits for the first transaction and then fails (→ DuplicateRequest) or succeeds if the first rolled
+  back; SQLite serialises writers. No other unique constraint is reached first.
+- a service whose only effect was a counted wrong password `release`s its claim: the user retries
+  on the same page with the same requestNo.
+Outcomes hold no secrets (no passwords; masked numbers only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from cunguan.clock import Clock
+from cunguan.custody.fields import req_text
+from cunguan.custody.user_errors import DuplicateRequest
+from cunguan.db.tables.custody_users import custody_requests
+
+_PENDING = "{}"
+
+
+def clock_us(clock: Clock) -> int:
+    now = clock.now()
+    return int(now.timestamp()) * 1_000_000 + now.microsecond
+
+
+def request_no(value: object, field: str = "requestNo") -> str:
+    return req_text(value, field)
+
+
+def _key(platform_no: str, request_no_: str):
+    return (custody_requests.c.platform_no == platform_no) & (custody_requests.c.request_no == request_no_)
+
+
+def find(conn: Connection, platform_no: str, request_no_: str) -> dict | None:
+    row = conn.execute(select(custody_requests).where(_key(platform_no, request_no_))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def claim(conn: Connection, clock: Clock, platform_no: str, request_no_: str, service_name: str,
+          platform_user_no: str | None) -> None:
+    """Take the requestNo for this request, or raise DuplicateRequest (with the original service)."""
+    existing = find(conn, platform_no, request_no_)
+    if existing is not None:
+        raise DuplicateRequest(f"requestNo {request_no_!r} was already used ({existing['service_name']})",
+                               original_service=existing["service_name"], original_outcome=existing["outcome"])
+    try:
+        conn.execute(custody_requests.insert().values(
+            platform_no=platform_no, request_no=request_no_, service_name=service_name,
+            platform_user_no=platform_user_no, outcome=_PENDING, created_us=clock_us(clock)))
+    except IntegrityError:
+        raise DuplicateRequest(f"requestNo {request_no_!r} was already used") from None
+
+
+def record(conn: Connection, platform_no: str, request_no_: str, platform_user_no: str | None,
+           outcome: Mapping[str, object]) -> None:
+    """Store the outcome on the claimed row (same transaction as the business rows)."""
+    text = json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str)
+    result = conn.execute(update(custody_requests).where(_key(platform_no, request_no_))
+                          .values(outcome=text, platform_user_no=platform_user_no))
+    assert result.rowcount == 1, "record() without claim()"
+
+
+def release(conn: Connection, platform_no: str, request_no_: str) -> None:
+    """Give back a claim whose request changed nothing but a wrong-password count."""
+    conn.execute(delete(custody_requests).where(_key(platform_no, request_no_),
+                                                custody_requests.c.outcome == _PENDING))

@@ -1,0 +1,1 @@
+"""Other banks and IBPS behind one connector interface, with a database-backed simulator."""

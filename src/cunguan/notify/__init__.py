@@ -1,0 +1,1 @@
+"""Notifications: the outbox, delivery with retries, the SMS gateway."""

@@ -1,0 +1,1 @@
+"""Bank-hosted web pages (templates, static files) and their routes."""

@@ -1,0 +1,68 @@
+"""Storage basics around `apply`: opening accounts is idempotent, balances as of a moment, posting rows
+carry each side's balance after them, and a batch touching one account many times nets out."""
+
+from __future__ import annotations
+
+import pytest
+
+from cunguan.db import ledger_store as L
+from cunguan.db.ledger_audit import audit
+from cunguan.db.tx import run_in_transaction
+from cunguan.ledger import DuplicateKey, Hold, Release, Transfer, UnknownAccount
+
+
+def test_open_account_is_idempotent_and_refuses_other_attributes(engine):
+    first = run_in_transaction(engine, lambda c: L.open_account(c, "u1", owner_type="USER", owner_ref="u1"))
+    again = run_in_transaction(engine, lambda c: L.open_account(c, "u1", owner_type="USER", owner_ref="u1"))
+    assert first == again
+    for kwargs in ({"owner_type": "USER", "owner_ref": "other"}, {"owner_type": "USER", "owner_ref": "u1",
+                                                                   "allow_overdraw": True},
+                   {"owner_type": "USER", "owner_ref": "u1", "currency": "USD"}):
+        with pytest.raises(DuplicateKey):
+            run_in_transaction(engine, lambda c, kw=kwargs: L.open_account(c, "u1", **kw))
+    with engine.connect() as c:
+        assert L.account_ids(c, ["u1", "nope"]) == {"u1": first}
+        assert L.get_balance(c, first) == (0, 0)
+        with pytest.raises(UnknownAccount):
+            L.get_balance(c, 987_654)
+
+
+def test_balance_at_and_balances_after(engine):
+    def setup(c):
+        return (L.open_account(c, "bank", owner_type="SYSTEM", owner_ref="b", allow_overdraw=True),
+                L.open_account(c, "u", owner_type="USER", owner_ref="u"))
+
+    bank, u = run_in_transaction(engine, setup)
+    r1 = run_in_transaction(engine, lambda c: L.apply(c, [Transfer(bank, u, 500, "T", "a")]))
+    r2 = run_in_transaction(engine, lambda c: L.apply(c, [Transfer(u, bank, 200, "T", "b")]))
+    with engine.connect() as c:
+        rows = c.exec_driver_sql(
+            "SELECT seq, debit_balance_after, credit_balance_after, created_us FROM postings ORDER BY seq").all()
+        assert [r[:3] for r in rows] == [(r1[0].posting_seq, -500, 500), (r2[0].posting_seq, 300, -300)]
+        t1, t2 = rows[0][3], rows[1][3]
+        assert t1 <= t2
+        assert L.balance_at(c, u, t1 - 1) == 0
+        assert L.balance_at(c, u, t1) == 500 or t1 == t2
+        assert L.balance_at(c, u, t2) == 300
+        assert L.balance_at(c, bank, t2) == -300
+
+
+def test_a_batch_touching_one_account_many_times_nets_out(engine):
+    def setup(c):
+        return (L.open_account(c, "bank", owner_type="SYSTEM", owner_ref="b", allow_overdraw=True),
+                L.open_account(c, "u", owner_type="USER", owner_ref="u"),
+                L.open_account(c, "v", owner_type="USER", owner_ref="v"))
+
+    bank, u, v = run_in_transaction(engine, setup)
+    ops = []
+    for i in range(50):
+        ops += [Transfer(bank, u, 10, "T", f"in{i}"), Hold(u, 4, f"h{i}", "x"),
+                Transfer(u, v, 3, "T", f"c{i}", freeze_key=f"h{i}"), Release(f"h{i}", None, key=f"r{i}")]
+    results = run_in_transaction(engine, lambda c: L.apply(c, ops))
+    assert all(r.ok for r in results)
+    assert [r.posting_seq for r in results if r.posting_seq is not None] == list(range(1, 101))
+    with engine.connect() as c:
+        assert L.get_balance(c, u) == (50 * 7, 0)
+        assert L.get_balance(c, v) == (50 * 3, 0)
+        assert c.exec_driver_sql("SELECT COUNT(*) FROM freezes WHERE status = 'UNFREEZED'").scalar() == 50
+    assert audit(engine) == []

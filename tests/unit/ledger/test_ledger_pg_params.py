@@ -1,0 +1,41 @@
+"""How ledger_store packs PostgreSQL batch columns: bigints and texts joined into one text parameter
+each (the server splits them), falling back to a binary text[] whenever joining would be ambiguous."""
+
+from __future__ import annotations
+
+import pytest
+
+from cunguan.db.ledger_store import _PG_TEXTS, _pg_bigints, _pg_ints, _pg_null_bigints, _pg_texts
+
+
+def test_bigints_join_with_null_marker():
+    assert _pg_ints([1, -2, 9_223_372_036_854_775_807]) == "1,-2,9223372036854775807"
+    assert _pg_bigints([None, 5, None]) == "N,5,N"
+    assert _pg_bigints([None]) == "N"
+    assert _pg_null_bigints(3) == _pg_bigints([None] * 3) == "N,N,N"
+
+
+def test_ints_refuse_what_is_not_an_int():
+    with pytest.raises((TypeError, ValueError)):
+        _pg_ints(["1,2"])
+
+
+@pytest.mark.parametrize(
+    ("values", "joined"),
+    [
+        (["a", "b,c", "ä 中"], "a\x1fb,c\x1fä 中"),
+        (["", ""], "\x1f"),
+        (["x", None, ""], "x\x1f\x1e\x1f"),
+        ([None], "\x1e"),
+    ],
+)
+def test_texts_join_when_unambiguous(values, joined):
+    assert _pg_texts(values) == (_PG_TEXTS, joined)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[""], [], ["a\x1fb"], ["a", "\x1e"], ["a\x1e", None], ["x\x1fy", "z"]],
+)
+def test_texts_fall_back_to_a_binary_array(values):
+    assert _pg_texts(values) == ("%b::text[]", list(values))
