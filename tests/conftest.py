@@ -4,7 +4,7 @@ PostgreSQL comes from CUNGUAN_TEST_PG_URL (default postgres@127.0.0.1:5432/test)
 and cannot be reached, the run fails: it never silently skips. Each test gets a migrated database in
 the state the migrations leave it: on SQLite a copy of a template file migrated once per session; on
 PostgreSQL one database per session, migrated once and reset before each test (every table emptied,
-the rows the migrations seeded put back, sequences restarted — CREATE DATABASE per test costs ~1 s
+tables a test made dropped, the rows the migrations seeded put back, sequences restarted — CREATE DATABASE per test costs ~1 s
 here). Either way tests never see each other's rows.
 """
 
@@ -100,6 +100,10 @@ class TestDatabases:
         with eng.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK order to follow
             conn.execute(text("SET LOCAL synchronous_commit = off"))  # test scaffolding, not data
+            present = {r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))}
+            for extra in sorted(present - set(self.pg_tables)):  # made by the previous test itself
+                conn.execute(text(f'DROP TABLE "{extra}" CASCADE'))
             for table in self.pg_tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608
             for seq in self.pg_sequences:

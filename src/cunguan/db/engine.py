@@ -10,11 +10,13 @@ so two writers never deadlock on a lock upgrade); read-only work can ask for a d
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
 DEFAULT_SQLITE_PATH = Path("var") / "cunguan.sqlite3"
@@ -92,14 +94,37 @@ def _sqlite_engine(url: str, path: str | None, pool_size: int) -> Engine:
     return engine
 
 
+PG_PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection is pinged before use only when it sat idle in the pool longer than
+this. `pool_pre_ping` pinged on every checkout: one more round trip per transaction (~5 % of a batch
+of 100 here) to guard against a server that went away in between, which for a connection returned a
+moment ago is next to impossible. A failed ping (or a connection psycopg already knows is closed)
+makes the pool replace the connection, as pre-ping did."""
+
+
 def _postgres_engine(url: str, pool_size: int) -> Engine:
     engine = _sa_create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
     )
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):  # pragma: no cover - exercised by every PG test
+        record.info["cunguan_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):  # pragma: no cover - exercised by every PG test
+        if dbapi_conn.closed:
+            raise DisconnectionError("connection closed")
+        idle_since = record.info.get("cunguan_idle_since")
+        if idle_since is not None and time.monotonic() - idle_since <= PG_PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure means: use another connection
+            raise DisconnectionError(f"ping failed: {exc}") from exc
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every PG test

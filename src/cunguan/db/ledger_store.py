@@ -390,16 +390,6 @@ def _write(conn: Connection, plan: Plan) -> None:
             res.freeze_id = new_ids[res.freeze_key]
 
 
-PG_CUSTOM_PLAN_OPS = 256
-"""From this batch size on, PostgreSQL plans the batch statements for their real arrays. psycopg
-prepares a statement after a few executions and the server then often settles on a generic plan made
-for a guessed array size (a handful of rows), which for a thousand accounts or postings cost several
-times the custom plan (index probe per row where a scan and sort is cheaper, or the reverse). Below
-this size the generic plan is fine and re-planning every statement would cost more than it saves
-(measured: batches of 100 lost ~15 %, of 1,000 gained ~10 %). The setting is transaction-local; it
-changes plans, never results."""
-
-
 def apply(conn: Connection, ops: Sequence[Op], *, atomic: bool = True) -> list[OpResult]:
     """Apply a batch inside the caller's transaction and return one result per operation.
 
@@ -410,8 +400,6 @@ def apply(conn: Connection, ops: Sequence[Op], *, atomic: bool = True) -> list[O
     ops = list(ops)
     if not ops:
         return []
-    if len(ops) >= PG_CUSTOM_PLAN_OPS and _is_pg(conn):
-        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     book = _load_book(conn, ops)
     plan = core.plan(book, ops, atomic=atomic)
     _write(conn, plan)
