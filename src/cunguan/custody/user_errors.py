@@ -9,13 +9,14 @@ Messages never contain a full ID or card number.
 
 from __future__ import annotations
 
+from cunguan.custody import errors as E
 from cunguan.custody.errors import CustodyError
 
 
 class CustodyUserError(CustodyError):
     """Base: a refused request. Nothing it touched is written (the caller's transaction rolls back)."""
 
-    code = "100001"
+    code = E.SYSTEM_ERROR
     reason = "SYSTEM_ERROR"
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
@@ -25,54 +26,54 @@ class CustodyUserError(CustodyError):
 class InvalidField(CustodyUserError):
     """A field is missing, malformed or out of range (100002 参数格式错误)."""
 
-    code = "100002"
+    code = E.BAD_JSON
     reason = "INVALID_FIELD"
 
 
 class QueryTargetNotFound(CustodyUserError):
     """The referenced record does not exist (100007 查询对象不存在)."""
 
-    code = "100007"
+    code = E.NOT_FOUND
     reason = "NOT_FOUND"
 
 
 class BusinessRefused(CustodyUserError):
     """The request is well formed but the business state refuses it (100008 业务受理失败)."""
 
-    code = "100008"
+    code = E.REFUSED
     reason = "REFUSED"
 
 
 class UserNotFound(CustodyUserError):
-    code = "100009"
+    code = E.USER_NOT_FOUND
     reason = "USER_NOT_FOUND"
 
 
 class UserUnavailable(CustodyUserError):
     """The user exists but is not active (in review, refused, deactivated) (100010)."""
 
-    code = "100010"
+    code = E.USER_UNAVAILABLE
     reason = "USER_UNAVAILABLE"
 
 
 class NotAuthorized(CustodyUserError):
     """No valid authorization for the operation, or the role may not do it (100011)."""
 
-    code = "100011"
+    code = E.NOT_PERMITTED
     reason = "NOT_AUTHORIZED"
 
 
 class BankNotSupported(CustodyUserError):
     """The card's bank is not one the custody system works with, or the BIN is unknown (100012)."""
 
-    code = "100012"
+    code = E.BANK_NOT_SUPPORTED
     reason = "BANK_NOT_SUPPORTED"
 
 
 class DuplicateRequest(CustodyUserError):
     """The requestNo was already used on this platform (100013)."""
 
-    code = "100013"
+    code = E.DUPLICATE_REQUEST_NO
     reason = "DUPLICATE_REQUEST_NO"
 
     def __init__(self, message: str, *, original_service: str | None = None,
@@ -152,6 +153,6 @@ class CardMobileMismatch(BusinessRefused):
 class CardBankUnavailable(CustodyUserError):
     """The card's bank does not answer (maintenance, outage): retry later; nothing was written."""
 
-    code = "100001"
+    code = E.SYSTEM_ERROR
     reason = "BANK_UNAVAILABLE"
     call_code = "0"

@@ -11,13 +11,16 @@ Writes are batched: one multi-row statement per table, each touched account upda
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 
+import psycopg
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from cunguan.ledger import core
-from cunguan.ledger.chain import posting_hash
+from cunguan.ledger.chain import posting_body
 from cunguan.ledger.core import AccountState, Book, FreezeState, Plan, StoredOutcome, StoredPosting
 from cunguan.ledger.errors import DuplicateKey, UnknownAccount
 from cunguan.ledger.ops import Hold, Op, OpResult, Release, Transfer
@@ -146,6 +149,37 @@ def _pg_texts(values: Sequence[str | None]) -> tuple[str, object]:
     return "%b::text[]", list(values)
 
 
+def _pg_exec(conn: Connection, sql: str, params: Sequence[object] = ()) -> psycopg.Cursor:
+    """Run one statement of the batch path on the driver connection under `conn` (same connection, same
+    transaction) and return the psycopg cursor: its rows are plain tuples. For the 2,000 rows of a
+    batch's account locks, SQLAlchemy's result rows cost more CPU than the rest of loading the batch.
+    Driver errors are wrapped as `exec_driver_sql` would wrap them, so `run_in_transaction` still sees
+    (and retries) deadlocks and lock conflicts as `DBAPIError`s with their SQLSTATE."""
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql, params)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error, dialect=conn.dialect) from exc
+    return cur
+
+
+def _pg_pipeline(conn: Connection, statements: Sequence[tuple[str, Sequence[object]]]) -> list[list[tuple]]:
+    """Run statements in order in one round trip (psycopg pipeline mode) on the driver connection under
+    `conn`; each result's rows. Errors are wrapped as in `_pg_exec`."""
+    driver = conn.connection.driver_connection
+    cursors = []
+    sql, params = statements[0]
+    try:
+        with driver.pipeline():
+            for sql, params in statements:
+                cursor = driver.cursor()
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+        return [cursor.fetchall() for cursor in cursors]
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error, dialect=conn.dialect) from exc
+
+
 def _p(conn: Connection, sql: str) -> str:
     """Driver placeholders: sqlite3 takes '?', psycopg takes '%s'."""
     return sql.replace("?", "%s") if _is_pg(conn) else sql
@@ -166,16 +200,13 @@ def _load_freezes(conn: Connection, keys: list[str]) -> dict[str, FreezeState]:
 
 
 def _lock_accounts(conn: Connection, ids: list[int]) -> dict[int, AccountState]:
+    """SQLite: the transaction already holds the write lock, so this is a plain read. (PostgreSQL locks
+    and reads in one pipeline: `_pg_load_locked`.)"""
     if not ids:
         return {}
+    assert not _is_pg(conn)
     cols = "id, currency, allow_overdraw, balance_fen, frozen_fen"
-    if _is_pg(conn):
-        rows = conn.exec_driver_sql(
-            f"SELECT {cols} FROM accounts WHERE id = ANY({_PG_BIGINTS}) ORDER BY id FOR UPDATE",  # noqa: S608
-            (_pg_ints(sorted(ids)),),
-        ).fetchall()
-    else:
-        rows = conn.exec_driver_sql(f"SELECT {cols} FROM accounts WHERE id IN ({_in_list(ids)})", tuple(ids)).fetchall()  # noqa: S608
+    rows = conn.exec_driver_sql(f"SELECT {cols} FROM accounts WHERE id IN ({_in_list(ids)})", tuple(ids)).fetchall()  # noqa: S608
     return {r[0]: AccountState(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows}
 
 
@@ -190,16 +221,14 @@ _PG_POSTING_KEYS = (
 
 
 def _load_posting_keys(conn: Connection, keys: list[str]) -> dict[str, StoredPosting]:
+    """SQLite (PostgreSQL reads the keys in `_pg_load_locked`: a batch with keys always locks accounts)."""
     if not keys:
         return {}
+    assert not _is_pg(conn)
     cols = "idem_key, seq, debit_account_id, credit_account_id, amount_fen, freeze_id"
-    if _is_pg(conn):
-        expr, param = _pg_texts(keys)
-        rows = conn.exec_driver_sql(_PG_POSTING_KEYS.format(keys=expr), (param,)).fetchall()
-    else:
-        rows = conn.exec_driver_sql(
-            f"SELECT {cols} FROM postings WHERE idem_key IN ({_in_list(keys)})", tuple(keys)  # noqa: S608
-        ).fetchall()
+    rows = conn.exec_driver_sql(
+        f"SELECT {cols} FROM postings WHERE idem_key IN ({_in_list(keys)})", tuple(keys)  # noqa: S608
+    ).fetchall()
     return {r[0]: StoredPosting(r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
 
@@ -238,12 +267,41 @@ def _load_book(conn: Connection, ops: list[Op]) -> Book:
     keys = sorted(freeze_keys)
     freezes = _load_freezes(conn, keys)
     account_set.update(f.account_id for f in freezes.values())
+    if _is_pg(conn) and account_set:
+        return _pg_load_locked(conn, sorted(account_set), keys, posting_keys, outcome_keys)
     accounts = _lock_accounts(conn, sorted(account_set))
-    if keys and _is_pg(conn):
+    return Book(accounts, freezes, _load_posting_keys(conn, posting_keys), _load_outcomes(conn, outcome_keys))
+
+
+def _pg_load_locked(conn: Connection, ids: list[int], freeze_keys: list[str], posting_keys: list[str],
+                    outcome_keys: list[str]) -> Book:
+    """PostgreSQL: lock the accounts (in id order) and read what the batch's keys name, in one round trip.
+
+    The statements go down one pipeline but stay separate statements, run one after the other: each
+    read takes its own snapshot after the locks are held, so it sees rows that the writers we waited
+    for committed (one query with the lock inside would read an older snapshot, and a replay would
+    turn into a unique-key error at insert)."""
+    statements: list[tuple[str, Sequence[object]]] = [
+        (f"SELECT id, currency, allow_overdraw, balance_fen, frozen_fen FROM accounts "  # noqa: S608
+         f"WHERE id = ANY({_PG_BIGINTS}) ORDER BY id FOR UPDATE", (_pg_ints(ids),)),
+    ]
+    if freeze_keys:
         # Re-read under the account locks, also when nothing was found: a hold racing a hold of the same key
         # must see it (and replay). A freeze that appeared on an account we did not lock counts as not there.
-        freezes = {k: f for k, f in _load_freezes(conn, keys).items() if f.account_id in accounts}
-    return Book(accounts, freezes, _load_posting_keys(conn, posting_keys), _load_outcomes(conn, outcome_keys))
+        statements.append(("SELECT id, key, account_id, amount_fen, consumed_fen, released_fen, ref FROM freezes "
+                           "WHERE key = ANY(%s)", (freeze_keys,)))
+    if posting_keys:
+        expr, param = _pg_texts(posting_keys)
+        statements.append((_PG_POSTING_KEYS.format(keys=expr), (param,)))
+    if outcome_keys:
+        statements.append(("SELECT key, fingerprint, outcome FROM idempotency WHERE key = ANY(%s)", (outcome_keys,)))
+    results = iter(_pg_pipeline(conn, statements))
+    accounts = {r[0]: AccountState(*r) for r in next(results)}  # allow_overdraw comes back as a bool already
+    freezes = {r[1]: FreezeState(r[1], r[2], r[3], r[4], r[5], r[6], id=r[0])
+               for r in (next(results) if freeze_keys else ()) if r[2] in accounts}
+    stored = {r[0]: StoredPosting(r[1], r[2], r[3], r[4], r[5]) for r in (next(results) if posting_keys else ())}
+    outcomes = {r[0]: StoredOutcome(r[1], r[2]) for r in (next(results) if outcome_keys else ())}
+    return Book(accounts, freezes, stored, outcomes)
 
 
 # ---------------------------------------------------------------- writing
@@ -311,11 +369,9 @@ def _write_postings(conn: Connection, postings: list[core.PendingPosting],
     # write lock, so both are current. PostgreSQL: the row lock returns the newest head, but if it had
     # to wait for another writer, the sub-select still sees the statement's older snapshot, where that
     # writer's last posting is missing (NULL); then read it again now that the lock is held.
-    lock = " FOR UPDATE OF c" if pg else ""
-    head = conn.exec_driver_sql(
-        "SELECT c.last_seq, c.last_hash, (SELECT p.created_us FROM postings p WHERE p.seq = c.last_seq) "  # noqa: S608
-        f"FROM ledger_chain c WHERE c.id = 1{lock}"
-    ).one()
+    head_sql = ("SELECT c.last_seq, c.last_hash, (SELECT p.created_us FROM postings p WHERE p.seq = c.last_seq) "
+                "FROM ledger_chain c WHERE c.id = 1")
+    head = _pg_exec(conn, head_sql + " FOR UPDATE OF c").fetchone() if pg else conn.exec_driver_sql(head_sql).one()
     seq, prev, last_us = int(head[0]), bytes(head[1]), head[2]
     if last_us is None and seq > 0:
         last_us = conn.exec_driver_sql(_p(conn, "SELECT created_us FROM postings WHERE seq = ?"), (seq,)).scalar_one()
@@ -323,28 +379,31 @@ def _write_postings(conn: Connection, postings: list[core.PendingPosting],
     first_seq = seq + 1
     freeze_ids: list[int | None] = []
     hashes: list[bytes] = []
-    for p in postings:
+    append_hash, sha256 = hashes.append, hashlib.sha256
+    # The chain, inlined: `posting_hash` is sha256(prev + posting_body(...)), the one format definition.
+    for debit, credit, amount, currency, biz_type, ref, key, freeze, _dba, _cba, result in postings:
         seq += 1
-        freeze_id = p.freeze.id if p.freeze is not None else None
-        prev = posting_hash(prev, seq, p.debit, p.credit, p.amount_fen, p.currency, p.biz_type, p.ref, p.key,
-                            freeze_id, ts)
-        p.result.posting_seq = seq
+        freeze_id = freeze.id if freeze is not None else None
+        prev = sha256(prev + posting_body(seq, debit, credit, amount, currency, biz_type, ref, key, freeze_id,
+                                          ts)).digest()
+        result.posting_seq = seq
         freeze_ids.append(freeze_id)
-        hashes.append(prev)
+        append_hash(prev)
     cols = ("seq, debit_account_id, credit_account_id, amount_fen, currency, biz_type, ref, idem_key, freeze_id, "
             "debit_balance_after, credit_balance_after, created_us, hash")
     if pg:
         # Column by column, no row tuples: bigint and text columns as joined text (see `_PG_BIGINTS`,
         # `_pg_texts`), the batch's one timestamp as a scalar, the 32-byte hashes as one bytea cut by
-        # row number.
-        texts = [_pg_texts([getattr(p, name) for p in postings]) for name in ("currency", "biz_type", "ref", "key")]
+        # row number. The postings are tuples, so `zip(*postings)` cuts the columns in C.
+        debits, credits, amounts, currencies, biz_types, refs, keys, _freezes, debit_afters, credit_afters, _r = (
+            zip(*postings, strict=True))
+        texts = [_pg_texts(column) for column in (currencies, biz_types, refs, keys)]
         params: list[object] = [
             ts, b"".join(hashes),
-            _pg_ints(range(first_seq, seq + 1)), _pg_ints([p.debit for p in postings]),
-            _pg_ints([p.credit for p in postings]), _pg_ints([p.amount_fen for p in postings]),
+            _pg_ints(range(first_seq, seq + 1)), _pg_ints(debits), _pg_ints(credits), _pg_ints(amounts),
             *(param for _expr, param in texts),
             _pg_bigints(freeze_ids) if any(f is not None for f in freeze_ids) else _pg_null_bigints(len(postings)),
-            _pg_ints([p.debit_balance_after for p in postings]), _pg_ints([p.credit_balance_after for p in postings]),
+            _pg_ints(debit_afters), _pg_ints(credit_afters),
         ]
         unnest = [_PG_BIGINTS] * 4 + [expr for expr, _param in texts] + [_PG_BIGINTS] * 3
         names = ", ".join(f"c{i}" for i in range(len(unnest)))
@@ -356,7 +415,7 @@ def _write_postings(conn: Connection, postings: list[core.PendingPosting],
             sql = f"WITH acc AS ({_PG_UPDATE_ACCOUNTS}), " + sql[len("WITH "):]
             params = [*deltas, *params]
         sql += "UPDATE ledger_chain SET last_seq = %b, last_hash = %b WHERE id = 1"
-        conn.exec_driver_sql(sql, (*params, seq, prev))
+        _pg_exec(conn, sql, (*params, seq, prev))
     else:
         rows = [(s_, p.debit, p.credit, p.amount_fen, p.currency, p.biz_type, p.ref, p.key, f, p.debit_balance_after,
                  p.credit_balance_after, ts, h)
