@@ -9,10 +9,13 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from cunguan import __version__
+from cunguan.api import fees as fees_api
 from cunguan.api import health, lanmao
 from cunguan.api import sweep as sweep_api
+from cunguan.api.lanmao.async_handlers import install as install_async_runtime
+from cunguan.api.lanmao.money_handlers import install_runtime as install_money_runtime
 from cunguan.api.lanmao.user_handlers import install_runtime as install_user_runtime
-from cunguan.web import console_pages
+from cunguan.web import console_pages, demo_platform, reconcile_pages
 from cunguan.web.gateway_pages import install as install_gateway_pages
 
 
@@ -25,5 +28,10 @@ def create_app(engine: Engine, *, base_url: str = "http://127.0.0.1:8000") -> Fa
     lanmao.install(app)  # POST {base}/gateway|service|download (settings on app.state.settings)
     install_gateway_pages(app)  # {base}/gateway/page/{token}: the bank's pages of the gateway user services
     install_user_runtime(app)  # card verifier + notification delivery worker (app lifespan)
+    install_money_runtime(app)  # money worker: payments, payouts, settlement files (app lifespan)
+    install_async_runtime(app)  # ASYNC_TRANSACTION runner (app lifespan)
+    demo_platform.install(app)  # /demo-platform/notify|return: the demo platform's receiving end
+    fees_api.install(app)  # /api/fees/{platformNo}, /console/fees pages (before the console's catch-all), fee check
+    reconcile_pages.install(app)  # /console/reconcile: daily reconciliation pages (before the catch-all)
     console_pages.install(app)  # /console: the bank's operator console (web pages)
     return app

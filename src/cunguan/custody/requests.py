@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -42,32 +44,57 @@ def _key(platform_no: str, request_no_: str):
     return (custody_requests.c.platform_no == platform_no) & (custody_requests.c.request_no == request_no_)
 
 
+_BY_KEY = (custody_requests.c.platform_no == bindparam("k_platform_no")) & \
+    (custody_requests.c.request_no == bindparam("k_request_no"))
+_FIND = select(custody_requests).where(_BY_KEY)
+_CLAIM_VALUES = {name: bindparam(name) for name in
+                 ("platform_no", "request_no", "service_name", "platform_user_no", "outcome", "created_us")}
+_CLAIM = {"sqlite": sqlite_insert(custody_requests).values(_CLAIM_VALUES).on_conflict_do_nothing()
+          .returning(custody_requests.c.request_no),
+          "postgresql": pg_insert(custody_requests).values(_CLAIM_VALUES).on_conflict_do_nothing()
+          .returning(custody_requests.c.request_no)}
+_RECORD = update(custody_requests).where(_BY_KEY).values(outcome=bindparam("outcome"),
+                                                         platform_user_no=bindparam("platform_user_no"))
+"""Statements built once: the claim and the record run on every state-changing request, and building
+a Core statement (and its cache key) per call cost more than executing it."""
+
+
 def find(conn: Connection, platform_no: str, request_no_: str) -> dict | None:
-    row = conn.execute(select(custody_requests).where(_key(platform_no, request_no_))).mappings().first()
+    row = conn.execute(_FIND, {"k_platform_no": platform_no, "k_request_no": request_no_}).mappings().first()
     return dict(row) if row is not None else None
 
 
 def claim(conn: Connection, clock: Clock, platform_no: str, request_no_: str, service_name: str,
           platform_user_no: str | None) -> None:
-    """Take the requestNo for this request, or raise DuplicateRequest (with the original service)."""
-    existing = find(conn, platform_no, request_no_)
-    if existing is not None:
-        raise DuplicateRequest(f"requestNo {request_no_!r} was already used ({existing['service_name']})",
-                               original_service=existing["service_name"], original_outcome=existing["outcome"])
+    """Take the requestNo for this request, or raise DuplicateRequest (with the original service).
+
+    One statement in the common case: an insert that does nothing on a taken key (`ON CONFLICT DO
+    NOTHING`; on PostgreSQL it waits for a concurrent claimer's transaction like a plain insert), and
+    only when nothing was inserted a read of the original."""
+    values = {"platform_no": platform_no, "request_no": request_no_, "service_name": service_name,
+              "platform_user_no": platform_user_no, "outcome": _PENDING, "created_us": clock_us(clock)}
+    stmt = _CLAIM.get(conn.dialect.name)
+    if stmt is None:  # pragma: no cover - only the two supported engines
+        stmt = custody_requests.insert().values(_CLAIM_VALUES).returning(custody_requests.c.request_no)
     try:
-        conn.execute(custody_requests.insert().values(
-            platform_no=platform_no, request_no=request_no_, service_name=service_name,
-            platform_user_no=platform_user_no, outcome=_PENDING, created_us=clock_us(clock)))
+        inserted = conn.execute(stmt, values).first()
     except IntegrityError:
         raise DuplicateRequest(f"requestNo {request_no_!r} was already used") from None
+    if inserted is not None:
+        return
+    existing = find(conn, platform_no, request_no_)
+    if existing is None:  # pragma: no cover - a conflict whose row vanished (deleted by release())
+        raise DuplicateRequest(f"requestNo {request_no_!r} was already used")
+    raise DuplicateRequest(f"requestNo {request_no_!r} was already used ({existing['service_name']})",
+                           original_service=existing["service_name"], original_outcome=existing["outcome"])
 
 
 def record(conn: Connection, platform_no: str, request_no_: str, platform_user_no: str | None,
            outcome: Mapping[str, object]) -> None:
     """Store the outcome on the claimed row (same transaction as the business rows)."""
     text = json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str)
-    result = conn.execute(update(custody_requests).where(_key(platform_no, request_no_))
-                          .values(outcome=text, platform_user_no=platform_user_no))
+    result = conn.execute(_RECORD, {"k_platform_no": platform_no, "k_request_no": request_no_, "outcome": text,
+                                    "platform_user_no": platform_user_no})
     assert result.rowcount == 1, "record() without claim()"
 
 

@@ -17,7 +17,19 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from cunguan.clock import Clock
-from cunguan.custody import authorizations, cards, enterprise, entrust_pay, passwords, users
+from cunguan.custody import (  # trade core: USER_PRE_TRANSACTION / VERIFY_DEDUCT pages
+    authorizations,
+    cards,
+    enterprise,
+    entrust_pay,
+    passwords,
+    pre_transactions,
+    stocked_users,
+    trades,
+    users,
+)
+from cunguan.custody import recharges as money_recharges  # money room: RECHARGE page
+from cunguan.custody import withdrawals as money_withdrawals  # money room: WITHDRAW page
 from cunguan.custody.card_verifier import CardVerifier
 from cunguan.db.tx import run_in_transaction
 from cunguan.money import fen_to_decimal
@@ -55,8 +67,13 @@ CATALOG: dict[str, UserService] = {s.name: s for s in (
                 authorizations.CancelUserAuthorizationRequest),
     UserService("AUTHORIZATION_ENTRUST_PAY", "service", entrust_pay.authorization_entrust_pay,
                 entrust_pay.AuthorizationEntrustPayRequest),
+    UserService("ACTIVATE_STOCKED_USER", "gateway", stocked_users.activate_stocked_user, stocked_users.ActivateStockedUserRequest),
     UserService("QUERY_USER_INFORMATION", "service", users.query_user_information,
                 users.QueryUserInformationRequest),
+    UserService("USER_PRE_TRANSACTION", "gateway", pre_transactions.user_pre_transaction, pre_transactions.UserPreTransactionRequest),  # noqa: E501
+    UserService("VERIFY_DEDUCT", "gateway", trades.verify_deduct, trades.VerifyDeductRequest),
+    UserService("RECHARGE", "gateway", money_recharges.recharge, money_recharges.RechargeRequest),
+    UserService("WITHDRAW", "gateway", money_withdrawals.withdraw, money_withdrawals.WithdrawRequest),
 )}
 
 PAGE_ONLY_FIELDS = frozenset({"password", "new_password", "old_password"})

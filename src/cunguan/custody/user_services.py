@@ -101,6 +101,8 @@ class PageRule:
     confirm_password_first: bool = False
     """The service itself does not take the trade password, so the page checks it first."""
     sms: bool = True
+    notify_on_complete: bool = True
+    """False: the service queues its own NOTIFY (money services notify on their own status changes)."""
 
 
 PAGE_RULES: dict[str, PageRule] = {
@@ -114,6 +116,10 @@ PAGE_RULES: dict[str, PageRule] = {
     "MODIFY_MOBILE_EXPAND": PageRule(("mobile",), "current", "mobile", True),
     "ENTERPRISE_INFORMATION_UPDATE": PageRule((), "current", None, True),
     "USER_AUTHORIZATION": PageRule((), "current", None),
+    "USER_PRE_TRANSACTION": PageRule((), "current", None, True, sms=False), "VERIFY_DEDUCT": PageRule((), "current", None, True, sms=False),  # noqa: E501
+    "ACTIVATE_STOCKED_USER": PageRule(("bankcard_no",), "new", None),
+    "RECHARGE": PageRule((), "current", None, True, sms=False, notify_on_complete=False),
+    "WITHDRAW": PageRule((), "current", None, True, sms=False, notify_on_complete=False),
 }
 """CHECK_PASSWORD asks no SMS code: the password check is the whole point of that page."""
 
@@ -548,6 +554,8 @@ def complete(engine: Engine, clock: Clock, token: str, typed: Mapping[str, Any],
             raise PageNotFound("this page has already been completed")
         platform = platforms.find_platform(conn, locked.platform_no)
         assert platform is not None, "a page's platform exists"
+        if not locked.rule.notify_on_complete:
+            return Finished(locked, payload.dumps_resp_data(resp), None)
         notification = outbox.enqueue(conn, platform_no=locked.platform_no, service_name=locked.service_name,
                                       notify_url=platform.notify_url, resp_data=resp,
                                       key_serial=locked.key_serial, biz_ref=locked.request_no, clock=clock)

@@ -497,3 +497,23 @@ def _optimistic_plan(conn: Connection, ops: list[Op], atomic: bool) -> Plan | No
     except LedgerError:
         return None
     return plan if all(r.ok for r in plan.results) else None
+
+
+def apply_groups(conn: Connection, groups: Sequence[Sequence[Op]], *,
+                 write_if_refused: bool = True) -> list[core.GroupResult]:
+    """Apply groups of operations, each all-or-nothing (`core.plan_groups`), in one load and one write
+    inside the caller's transaction; one `GroupResult` per group. A refused group leaves no trace and
+    the groups after it are decided as if it had not been asked.
+
+    `write_if_refused=False`: when any group is refused nothing is written (the caller re-plans without
+    it; the trade batch does, since its business rows were planned assuming every group applies).
+    Keyed transfers are looked up before planning (no optimistic path: a group batch is the trade
+    executor's, whose transfers carry no keys)."""
+    groups = [list(g) for g in groups]
+    ops = [op for g in groups for op in g]
+    if not ops:
+        return [core.GroupResult(True, []) for _ in groups]
+    plan, results = core.plan_groups(_load_book(conn, ops), groups)
+    if write_if_refused or all(r.ok for r in results):
+        _write(conn, plan)
+    return results

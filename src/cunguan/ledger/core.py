@@ -321,3 +321,107 @@ def plan(book: Book, ops: list[Op], *, atomic: bool) -> Plan:
         assert 0 <= frz.remaining_fen <= frz.amount_fen, f"freeze {frz.key}: remaining out of range"
     return Plan(results, planner.postings, planner.new_freezes, list(planner.changed.values()), touched,
                 planner.new_outcomes)
+
+
+# ---------------------------------------------------------------- groups (all-or-nothing sub-batches)
+
+
+@dataclass(slots=True)
+class GroupResult:
+    """The outcome of one group of `plan_groups`: every operation's result, or the refusal (its `.index`
+    is the operation's position inside the group) and nothing of the group in the plan."""
+
+    ok: bool
+    results: list[OpResult]
+    error: LedgerError | None = None
+
+
+def _group_undo(planner: _Planner, ops: list[Op]):
+    """What a group may change, captured before it runs, and the function that puts it back.
+
+    The group's accounts and freezes are named by its operations (a Release's account through its
+    freeze), so their fields are copied; the planner's lists only grow, so their lengths suffice."""
+    book = planner.book
+    accounts: dict[int, AccountState] = {}
+    freezes: dict[str, FreezeState | None] = {}
+    for op in ops:
+        if isinstance(op, Transfer):
+            for acc_id in (op.debit, op.credit):
+                acc = book.accounts.get(acc_id)
+                if acc is not None:
+                    accounts[acc_id] = acc
+            if op.freeze_key is not None:
+                freezes[op.freeze_key] = book.freezes.get(op.freeze_key)
+        elif isinstance(op, Hold):
+            acc = book.accounts.get(op.account)
+            if acc is not None:
+                accounts[op.account] = acc
+            freezes[op.key] = book.freezes.get(op.key)
+        elif isinstance(op, Release):
+            frz = book.freezes.get(op.freeze_key)
+            freezes[op.freeze_key] = frz
+            if frz is not None and frz.account_id in book.accounts:
+                accounts[frz.account_id] = book.accounts[frz.account_id]
+    saved_accounts = [(a, a.balance_fen, a.frozen_fen, a.balance_delta, a.frozen_delta, a.id in planner.touched)
+                      for a in accounts.values()]
+    saved_freezes = [(key, f, None if f is None else (f.consumed_fen, f.released_fen, f.dirty, key in planner.changed))
+                     for key, f in freezes.items()]
+    lengths = (len(planner.postings), len(planner.new_freezes), len(planner.new_outcomes))
+    keys_before = set(planner.keys_in_batch) if any(
+        getattr(op, "key", None) is not None for op in ops) else None
+
+    def undo() -> None:
+        for acc, balance, frozen, d_balance, d_frozen, was_touched in saved_accounts:
+            acc.balance_fen, acc.frozen_fen, acc.balance_delta, acc.frozen_delta = balance, frozen, d_balance, d_frozen
+            if not was_touched:
+                planner.touched.pop(acc.id, None)
+        for key, frz, fields in saved_freezes:
+            if frz is None:
+                book.freezes.pop(key, None)  # a hold of this group created it
+            else:
+                frz.consumed_fen, frz.released_fen, frz.dirty, was_changed = fields
+                if not was_changed:
+                    planner.changed.pop(key, None)
+        del planner.postings[lengths[0]:]
+        del planner.new_freezes[lengths[1]:]
+        del planner.new_outcomes[lengths[2]:]
+        if keys_before is not None:
+            planner.keys_in_batch.intersection_update(keys_before)
+
+    return undo
+
+
+def plan_groups(book: Book, groups: list[list[Op]]) -> tuple[Plan, list[GroupResult]]:
+    """Decide groups of operations in order, each all-or-nothing: a refused group leaves no trace in the
+    plan or the book (its account, freeze and key changes are undone) and the next groups see the book
+    as if it had never been asked. The plan holds the accepted groups' postings; `Plan.results` lists
+    their results group after group. At most MAX_BATCH_OPS operations in all."""
+    total = sum(len(g) for g in groups)
+    if total > MAX_BATCH_OPS:
+        raise BatchTooLarge(f"a batch holds at most {MAX_BATCH_OPS} operations, got {total}")
+    planner = _Planner(book)
+    out: list[GroupResult] = []
+    accepted: list[OpResult] = []
+    for ops in groups:
+        undo = _group_undo(planner, ops)
+        results: list[OpResult] = []
+        try:
+            for index, op in enumerate(ops):
+                try:
+                    results.append(planner.run(op))
+                except LedgerError as err:
+                    raise err.at(index) from None
+        except LedgerError as err:
+            undo()
+            out.append(GroupResult(False, [], err))
+            continue
+        accepted.extend(results)
+        out.append(GroupResult(True, results))
+    touched = list(planner.touched.values())
+    for acc in touched:
+        assert acc.frozen_fen >= 0, f"account {acc.id}: negative frozen amount"
+        assert acc.allow_overdraw or acc.frozen_fen <= acc.balance_fen, f"account {acc.id}: frozen above balance"
+    for frz in planner.new_freezes + list(planner.changed.values()):
+        assert 0 <= frz.remaining_fen <= frz.amount_fen, f"freeze {frz.key}: remaining out of range"
+    return Plan(accepted, planner.postings, planner.new_freezes, list(planner.changed.values()), touched,
+                planner.new_outcomes), out

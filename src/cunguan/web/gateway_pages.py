@@ -48,6 +48,10 @@ TITLES = {
     "MODIFY_MOBILE_EXPAND": "修改银行预留手机号",
     "ENTERPRISE_INFORMATION_UPDATE": "企业信息修改",
     "USER_AUTHORIZATION": "用户授权",
+    "USER_PRE_TRANSACTION": "投标 / 还款 / 债权认购确认（冻结资金）", "VERIFY_DEDUCT": "验密扣费",
+    "ACTIVATE_STOCKED_USER": "会员激活",
+    "RECHARGE": "充值",
+    "WITHDRAW": "提现",
 }
 LABELS = {
     "real_name": "真实姓名", "id_card_no": "身份证号", "bankcard_no": "银行卡号", "mobile": "银行预留手机号",

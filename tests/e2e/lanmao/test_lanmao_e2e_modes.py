@@ -23,7 +23,7 @@ def _download(ctx, req):
 
 
 def test_gateway_handler_page(lanmao_client: LanmaoClient, live_server) -> None:
-    live_server.app.state.lanmao_registry.register("RECHARGE", _page)
+    live_server.app.state.lanmao_registry.register("RECHARGE", _page, replace=True)
     lanmao_client.user_device = "MOBILE"
     response = lanmao_client.post_form("gateway", lanmao_client.build_form("RECHARGE", {"platformUserNo": "u<1>"}))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
@@ -32,13 +32,13 @@ def test_gateway_handler_page(lanmao_client: LanmaoClient, live_server) -> None:
 
 def test_gateway_handler_response_passes_through(lanmao_client: LanmaoClient, live_server) -> None:
     live_server.app.state.lanmao_registry.register(
-        "WITHDRAW", lambda ctx, req: RedirectResponse("/pages/withdraw/abc", status_code=303))
+        "WITHDRAW", lambda ctx, req: RedirectResponse("/pages/withdraw/abc", status_code=303), replace=True)
     response = lanmao_client.post_form("gateway", lanmao_client.build_form("WITHDRAW", {"platformUserNo": "u1"}))
     assert response.status_code == 303 and response.headers["location"] == "/pages/withdraw/abc"
 
 
 def test_download_handler_zip_and_error(lanmao_client: LanmaoClient, live_server) -> None:
-    live_server.app.state.lanmao_registry.register("DOWNLOAD_CHECKFILE", _download)
+    live_server.app.state.lanmao_registry.register("DOWNLOAD_CHECKFILE", _download, replace=True)
     ok = lanmao_client.download({"fileDate": "20261122"})
     assert ok.outcome == "S" and ok.content.startswith(b"PK")
     missing = lanmao_client.download({"fileDate": "20200101"})

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cunguan.api.lanmao.registry import Registry
 from cunguan.client import LanmaoClient, signing, wire
 from cunguan.clock import BEIJING, Clock, FixedClock
 from cunguan.custody import platforms
@@ -206,7 +207,8 @@ def test_service_on_the_wrong_endpoint_is_100006(lanmao_client: LanmaoClient) ->
     assert result.data["requestNo"] == "r1"
 
 
-def test_known_but_unbuilt_gateway_service_shows_an_error_page(lanmao_client: LanmaoClient) -> None:
+def test_known_but_unbuilt_gateway_service_shows_an_error_page(lanmao_client: LanmaoClient, live_server) -> None:
+    live_server.app.state.lanmao_registry = Registry()  # as if no room had registered RECHARGE yet
     form = lanmao_client.build_form("RECHARGE", {"platformUserNo": "u1", "requestNo": "r1"})
     response = lanmao_client.post_form("gateway", form)
     assert response.status_code == 200
@@ -222,9 +224,12 @@ def test_gateway_signature_failure_is_an_error_page(lanmao_client: LanmaoClient)
 
 
 def test_download_failure_is_json_init(lanmao_client: LanmaoClient) -> None:
-    result = lanmao_client.download({"fileDate": "20261122"})
+    tomorrow = (dt.datetime.now(BEIJING) + dt.timedelta(days=1)).strftime("%Y%m%d")  # no file yet: 100007
+    result = lanmao_client.download({"fileDate": tomorrow})
     assert result.outcome == "F"
-    assert result.error is not None and result.error["status"] == "INIT" and result.error["errorCode"] == "100006"
+    assert result.error is not None and result.error["status"] == "INIT" and result.error["errorCode"] == "100007"
+    result = lanmao_client.download({"fileDate": "2026-11-22"})  # not yyyyMMdd: 100002
+    assert result.outcome == "F" and result.error is not None and result.error["errorCode"] == "100002"
 
 
 def test_userdevice_and_multipart_accepted(lanmao_client: LanmaoClient) -> None:

@@ -16,6 +16,13 @@ from cunguan.api.lanmao.registry import Registry
 
 ROOM_REGISTRARS: tuple[str, ...] = (
     "cunguan.api.lanmao.user_handlers:register",  # the 15 custody user services (custody/user_catalog)
+    "cunguan.api.lanmao.trade_handlers:register",  # projects, freezes, sales, SYNC_TRANSACTION (trade core)
+    "cunguan.api.lanmao.plan_handlers:register",  # wealth-management plans (custody/plans), INTELLIGENT_APPEND
+    "cunguan.api.lanmao.money_handlers:register",  # DIRECT_RECHARGE, AUTO/CONFIRM/CANCEL/INTERCEPT_WITHDRAW
+    "cunguan.api.lanmao.migration_handlers:register",  # CHANGE_USER_BANKCARD (migrated users)
+    "cunguan.api.lanmao.async_handlers:register",  # ASYNC_TRANSACTION batches (custody/async_batches)
+    "cunguan.api.lanmao.query_handlers:register",  # QUERY_TRANSACTION across the rooms' records
+    "cunguan.api.lanmao.checkfile_handlers:register",  # DOWNLOAD_CHECKFILE, CONFIRM_CHECKFILE (check files)
 )
 
 

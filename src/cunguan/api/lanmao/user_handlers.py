@@ -15,6 +15,7 @@ at start-up.
 | `CUNGUAN_CARD_VERIFIER` | `simulator` | `simulator`: SimulatedCardBank(auto_enrol=True) (demo); `simulator-strict`: knows no card until told; `none`: leave it unset (services then fail with 100001). Only applied when nothing is configured yet, so a test's own `card_verifier.configure(...)` wins. |
 | `CUNGUAN_NOTIFY_WORKER` | `on` | `off` runs no delivery threads in this process (tests, or a separate `cunguan notify` worker) |
 | `CUNGUAN_NOTIFY_THREADS` | `2` | delivery threads (1..16) |
+| `CUNGUAN_NOTIFY_POLL_S` | `1.0` | how long an idle delivery thread waits before looking for new rows (0.01..60) |
 
 `app.state.notify_worker = False` (set before start-up) also disables the worker.
 """
@@ -121,6 +122,7 @@ def install_runtime(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
     if card_verifier.configured() is None:
         card_verifier.configure(verifier_from_env(env))
     threads = int(env.get("CUNGUAN_NOTIFY_THREADS") or 2)
+    poll_s = min(60.0, max(0.01, float(env.get("CUNGUAN_NOTIFY_POLL_S") or 1.0)))
     inner = app.router.lifespan_context
 
     @asynccontextmanager
@@ -134,7 +136,7 @@ def install_runtime(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
             def sign(data: bytes) -> str:
                 return platforms.bank_signer(engine, settings)(data)
 
-            stop = start_background(engine, sign, AppClock(a), threads=threads)
+            stop = start_background(engine, sign, AppClock(a), threads=threads, poll_interval_s=poll_s)
             log.info("notification delivery worker started (%d threads)", threads)
         try:
             async with inner(a) as state:

@@ -1,0 +1,96 @@
+"""ASYNC_TRANSACTION on the Lanmao wire (protocol §2.5), and its background runner.
+
+The handler accepts the batch (custody/async_batches: validate, store, one transaction) and answers
+the envelope at once; the runner (custody/async_runner) settles the details and queues the NOTIFY.
+`install(app)` runs the runner for the app's lifetime (the app lifespan, like the notification
+delivery worker), configured from the environment:
+
+| env | default | meaning |
+|---|---|---|
+| `CUNGUAN_ASYNC_WORKER` | `on` | `off` runs no runner in this process (tests, or a separate `cunguan async run-once` loop) |
+| `CUNGUAN_ASYNC_THREADS` | `1` | runner threads (1..8). On SQLite one is enough (writers are serialised); on PostgreSQL threads take disjoint chunks |
+| `CUNGUAN_ASYNC_CHUNK` | `500` | most details per chunk transaction (the runner sizes chunks to take ~0.25 s, see async_runner.TARGET_CHUNK_S) |
+
+`app.state.async_worker = False` (set before start-up) also disables it; `app.state.async_executor`
+replaces the chunk executor (read per chunk; tests, a batched executor).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from cunguan.api.lanmao.context import ServiceContext
+from cunguan.api.lanmao.registry import Registry
+from cunguan.custody import async_batches, async_runner
+
+log = logging.getLogger("cunguan.lanmao.async")
+
+
+def async_transaction(ctx: ServiceContext, req: dict[str, Any]) -> dict[str, Any]:
+    accepted = async_batches.accept(ctx.engine, ctx.clock, ctx.platform_no, ctx.key_serial, req)
+    async_runner.wake()
+    return accepted.wire()
+
+
+def register(registry: Registry) -> None:
+    registry.register(async_batches.SERVICE_NAME, async_transaction)
+
+
+# ---------------------------------------------------------------- start-up
+
+
+def worker_enabled(app: FastAPI, env: Mapping[str, str]) -> bool:
+    if getattr(app.state, "async_worker", True) is False:
+        return False
+    value = (env.get("CUNGUAN_ASYNC_WORKER") or "on").strip().lower()
+    if value not in ("on", "off", "1", "0", "true", "false"):
+        raise ValueError(f"CUNGUAN_ASYNC_WORKER must be on or off (got {value!r})")
+    return value in ("on", "1", "true")
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = (env.get(name) or "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {low}..{high} (got {value})")
+    return value
+
+
+def install(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
+    """Run the ASYNC_TRANSACTION runner between start-up and shutdown (settings read now)."""
+    from cunguan.api.lanmao.user_handlers import AppClock
+
+    env = os.environ if env is None else env
+    threads = _int_setting(env, "CUNGUAN_ASYNC_THREADS", 1, 1, async_runner.MAX_THREADS)
+    chunk = _int_setting(env, "CUNGUAN_ASYNC_CHUNK", async_runner.DEFAULT_CHUNK, 1, async_runner.MAX_CHUNK)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        stop = None
+        if worker_enabled(a, env):
+            def executor(conn, clock, platform_no, items):  # looked up per chunk: tests may set it late
+                chosen = getattr(a.state, "async_executor", None) or async_runner.execute_chunk
+                return chosen(conn, clock, platform_no, items)
+
+            stop = async_runner.start_background(a.state.engine, AppClock(a), threads=threads, executor=executor,
+                                                 chunk_size=chunk)
+            log.info("async transaction runner started (%d threads, chunks of %d)", threads, chunk)
+        try:
+            async with inner(a) as state:
+                yield state
+        finally:
+            if stop is not None:
+                await run_in_threadpool(stop)
+
+    app.router.lifespan_context = lifespan

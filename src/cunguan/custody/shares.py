@@ -1,0 +1,67 @@
+"""Shares (债权份额): who holds how much principal of a project, and how much of it is locked on sale.
+
+A TENDER release gives each investor a share equal to the principal released from their bid; a
+REPAYMENT (principal = amount − income) or a direct COMPENSATORY reduces the holder's share; a credit
+assignment or an indirect compensation moves share from holder to buyer / compensator. Every change
+runs under the project's row lock (taken first by the caller), so rows of one project change one
+writer at a time; the table's CHECKs (principal ≥ 0, 0 ≤ locked ≤ principal) are the last line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
+
+from cunguan.db.tables.custody_trades import custody_shares
+
+
+def load(conn: Connection, platform_no: str, project_no: str, holders: Iterable[str], *,
+         lock: bool = False) -> dict[str, dict]:
+    """Holdings of `holders` in one statement: holder → {principal_fen, locked_fen, id}."""
+    holders = sorted(set(holders))
+    if not holders:
+        return {}
+    c = custody_shares.c
+    stmt = select(c.id, c.holder_user_no, c.principal_fen, c.locked_fen).where(
+        c.platform_no == platform_no, c.project_no == project_no, c.holder_user_no.in_(holders))
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return {r[1]: {"id": int(r[0]), "principal_fen": int(r[2]), "locked_fen": int(r[3])}
+            for r in conn.execute(stmt)}
+
+
+def holding(conn: Connection, platform_no: str, project_no: str, holder: str, *, lock: bool = False) -> dict | None:
+    return load(conn, platform_no, project_no, [holder], lock=lock).get(holder)
+
+
+def apply_deltas(conn: Connection, platform_no: str, project_no: str, existing: Mapping[str, dict],
+                 deltas: Mapping[str, tuple[int, int]], now_us: int) -> None:
+    """Add (principal, locked) deltas: existing rows in one executemany, new holders in one insert."""
+    updates, inserts = [], []
+    for holder, (d_principal, d_locked) in deltas.items():
+        if not d_principal and not d_locked:
+            continue
+        row = existing.get(holder)
+        if row is not None:
+            updates.append({"b_id": row["id"], "b_p": d_principal, "b_l": d_locked})
+        else:
+            assert d_principal >= 0 and d_locked >= 0, f"share of {holder} would go negative"
+            inserts.append(dict(platform_no=platform_no, project_no=project_no, holder_user_no=holder,
+                                principal_fen=d_principal, locked_fen=d_locked, created_us=now_us, updated_us=now_us))
+    c = custody_shares.c
+    if updates:
+        conn.execute(update(custody_shares).where(c.id == bindparam("b_id")).values(
+            principal_fen=c.principal_fen + bindparam("b_p"), locked_fen=c.locked_fen + bindparam("b_l"),
+            updated_us=now_us), updates)
+    if inserts:
+        conn.execute(custody_shares.insert(), inserts)
+
+
+def project_holdings(conn: Connection, platform_no: str, project_no: str) -> dict[str, tuple[int, int]]:
+    """Every holder's (principal, locked), for queries and tests."""
+    c = custody_shares.c
+    rows = conn.execute(select(c.holder_user_no, c.principal_fen, c.locked_fen)
+                        .where(c.platform_no == platform_no, c.project_no == project_no))
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}

@@ -1,0 +1,532 @@
+"""The batched trade executor: many trades (the bizDetails of an ASYNC_TRANSACTION chunk) applied with a
+constant number of SQL statements, each trade still all-or-nothing and decided by exactly the rules of
+`trades.execute` (`trade_rules.parse_trade` / `plan_trade`).
+
+`execute_trades(conn, clock, platform_no, items)` returns, per item, the `TradeResult` or the refusal
+(an exception, never raised: the caller reports it). Inside the caller's transaction:
+1. parse every item (pure; a parse error is that item's refusal, nothing claimed);
+2. claim every requestNo in the platform register in one multi-row `INSERT .. ON CONFLICT DO NOTHING
+   RETURNING` (a requestNo not returned is a DuplicateRequest with the original service);
+3. load, one statement per table for the whole chunk: projects (row-locked on PostgreSQL, as
+   `trades.execute` does), sales, freeze orders, parties, shares, entrusted payees;
+4. plan the trades in order against one in-memory state: a trade sees what the trades before it in the
+   chunk did (a refused trade changes nothing), its ledger operations become one group;
+5. ONE `ledger_store.apply_groups` (every group all-or-nothing). A group the ledger refuses (rare: the
+   rules checked the freezes already; a system account's available balance is the ledger's to judge)
+   makes that trade a refusal with the code `trades.execute` gives (`trade_common.ledger_refusal`),
+   nothing is written and the chunk is planned again without it (later trades may have relied on it);
+6. bulk writes: trades (multi-row insert returning ids), details, project accumulators, shares, freeze
+   orders, sales (executemany each); the claims of refused trades are deleted, the others get their
+   outcome — the register ends exactly as after one `trades.execute` per item.
+About a dozen statements per chunk, whatever its size.
+
+What goes through `trades.execute` instead, one at a time in a SAVEPOINT, at its place in the order
+(the trades before it are written first; the trades after it are loaded again):
+- extension trade types (`trades.EXTENSIONS`: plans), AUTO_* trades (their authorization is consumed
+  in the database), a requestNo repeated inside the chunk;
+- trades a registered `trades.BEFORE_LEDGER` / `AFTER_TRADE` hook may act on. A hook declares which
+  through `HOOK_FILTERS` (keyed by the hook's module + name): `(conn, platform_no, [(req, state)]) ->
+  set of requestNos`. A hook without a filter makes every trade of the chunk take the single path
+  (safe, slow). The filter of the plans hooks lives here until the plans room owns it.
+
+Decisions: `batch_no` is written on every trade row of the chunk. The trades' ledger transfers carry no
+idempotency key (the requestNo register guards them), so `apply_groups` never replays.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from cunguan.clock import Clock
+from cunguan.custody import requests, trades
+from cunguan.custody.entrust_pay import entrusted_payee
+from cunguan.custody.trade_common import Party, ledger_refusal, load_parties
+from cunguan.custody.trade_errors import ProjectNotFound
+from cunguan.custody.trade_rules import (
+    AUTO_TRADE_TYPES,
+    EXTENSION_TRADE_TYPES,
+    TradePlan,
+    TradeRequest,
+    TradeState,
+    parse_trade,
+    party_numbers,
+    plan_trade,
+)
+from cunguan.custody.user_errors import DuplicateRequest
+from cunguan.db import ledger_store
+from cunguan.db.tables.custody_trades import (
+    custody_debenture_sales,
+    custody_pre_transactions,
+    custody_projects,
+    custody_shares,
+)
+from cunguan.db.tables.custody_users import custody_requests
+from cunguan.db.tx import is_retryable
+from cunguan.ledger.core import MAX_BATCH_OPS
+
+Outcome = trades.TradeResult | BaseException
+Item = tuple[str, Mapping[str, Any]]
+HookFilter = Callable[[Connection, str, list[tuple[TradeRequest, TradeState]]], set[str]]
+HOOK_FILTERS: dict[str, HookFilter] = {}
+"""`module.name` of a BEFORE_LEDGER / AFTER_TRADE hook → which trades of a chunk it may act on."""
+IN_CHUNK = 900
+"""Values per `IN (...)` / rows per multi-row statement (well under both engines' parameter limits)."""
+ACCUMULATORS = ("loan_fen", "tender_frozen_fen", "repaid_principal_fen", "income_fen", "compensated_fen",
+                "compensation_repaid_fen")
+
+
+def _hook_name(hook: Callable[..., Any]) -> str:
+    return f"{getattr(hook, '__module__', '?')}.{getattr(hook, '__qualname__', repr(hook))}"
+
+
+def _single_type(trade: Mapping[str, Any]) -> bool:
+    t = trade.get("tradeType")
+    return isinstance(t, str) and (t in EXTENSION_TRADE_TYPES or t in AUTO_TRADE_TYPES)
+
+
+# ---------------------------------------------------------------- the chunk's state
+
+
+@dataclass
+class _Loaded:
+    """What the chunk's trades touch, as loaded (pristine: every planning pass starts from a copy)."""
+
+    projects: dict[str, dict]
+    sales: dict[str, dict]
+    orders: dict[str, dict]
+    parties: dict[str, Party]
+    shares: dict[str, dict[str, dict]]  # project_no -> holder -> {id, principal_fen, locked_fen}
+    payees: dict[str, str | None]  # ENTRUST_PAY project_no -> entrusted payee
+
+
+@dataclass
+class _Work:
+    """One planning pass's mutable copy of the state, plus what the accepted trades changed."""
+
+    projects: dict[str, dict]
+    sales: dict[str, dict]
+    orders: dict[str, dict]
+    shares: dict[str, dict[str, dict]]
+    project_deltas: dict[str, dict[str, int]] = field(default_factory=dict)
+    share_deltas: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    orders_touched: set[str] = field(default_factory=set)
+    sales_touched: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def of(loaded: _Loaded) -> _Work:
+        """Plans on the loaded rows themselves (no copy): a pass that must be redone loads them again."""
+        return _Work(loaded.projects, loaded.sales, loaded.orders, loaded.shares)
+
+    def accept(self, req: TradeRequest, plan: TradePlan) -> None:
+        """Fold an accepted trade's plan into the state the next trades see (as its rows would be)."""
+        project = self.projects.get(req.project_no or "")
+        if project is not None:
+            acc = self.project_deltas.setdefault(req.project_no or "", dict.fromkeys(ACCUMULATORS, 0))
+            for name, delta in plan.project_deltas.items():
+                if delta:
+                    project[name] += delta
+                    acc[name] += delta
+            held = self.shares.setdefault(req.project_no or "", {})
+            for holder, (d_principal, d_locked) in plan.share_deltas.items():
+                if not d_principal and not d_locked:
+                    continue
+                row = held.setdefault(holder, {"id": None, "principal_fen": 0, "locked_fen": 0})
+                row["principal_fen"] += d_principal
+                row["locked_fen"] += d_locked
+                total = self.share_deltas.setdefault((req.project_no or "", holder), [0, 0])
+                total[0] += d_principal
+                total[1] += d_locked
+        for no in set(plan.order_consumed) | set(plan.order_share_bought) | plan.marketing_spent:
+            o = self.orders[no]
+            o["consumed_fen"] += plan.order_consumed.get(no, 0)
+            o["share_bought_fen"] += plan.order_share_bought.get(no, 0)
+            o["marketing_spent"] = bool(o["marketing_spent"] or no in plan.marketing_spent)
+            o["status"] = "FREEZED" if o["amount_fen"] - o["consumed_fen"] - o["released_fen"] > 0 else "UNFREEZED"
+            self.orders_touched.add(no)
+        sale = self.sales.get(req.sale_request_no or "")
+        if sale is not None and plan.sale_sold_fen:
+            sale["sold_fen"] += plan.sale_sold_fen
+            sale["reserved_fen"] -= plan.sale_unreserved_fen
+            sale["status"] = "COMPLETED" if plan.sale_completed else "ONSALE"
+            self.sales_touched.add(sale["request_no"])
+
+
+def _pieces(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i:i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
+
+
+def _rows_in(conn: Connection, table, column, platform_no: str, values: set[str], *, lock: bool = False) -> list[dict]:
+    out: list[dict] = []
+    for part in _pieces(sorted(values)):
+        stmt = select(table).where(table.c.platform_no == platform_no, column.in_(part)).order_by(table.c.id)
+        if lock and conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        result = conn.execute(stmt)
+        keys = list(result.keys())
+        out.extend(dict(zip(keys, r, strict=True)) for r in result)
+    return out
+
+
+def _load(conn: Connection, platform_no: str, reqs: list[TradeRequest]) -> _Loaded:
+    """Everything the trades name, one statement per table (per IN_CHUNK values), in the lock order of
+    `trades.execute`: projects, sales, orders, then (in the ledger) accounts."""
+    project_nos = {r.project_no for r in reqs if r.project_no}
+    projects = {p["project_no"]: p for p in _rows_in(conn, custody_projects, custody_projects.c.project_no,
+                                                      platform_no, project_nos, lock=True)}
+    sale_nos = {r.sale_request_no for r in reqs if r.sale_request_no}
+    sales = {s["request_no"]: s for s in _rows_in(conn, custody_debenture_sales, custody_debenture_sales.c.request_no,
+                                                   platform_no, sale_nos, lock=True)}
+    freeze_nos = {d.freeze_request_no for r in reqs for d in r.details if d.freeze_request_no}
+    orders = {o["request_no"]: o for o in _rows_in(conn, custody_pre_transactions,
+                                                    custody_pre_transactions.c.request_no, platform_no, freeze_nos,
+                                                    lock=True)}
+    payees: dict[str, str | None] = {}
+    for no in sorted(project_nos):
+        p = projects.get(no)
+        if p is not None and p["project_type"] == "ENTRUST_PAY" and any(
+                r.project_no == no and r.base_type == "TENDER" for r in reqs):
+            payees[no] = entrusted_payee(conn, platform_no, no)
+    numbers: set[str] = set()
+    holders: set[str] = {"SYS_GENERATE_001"}
+    for r in reqs:
+        project, sale = projects.get(r.project_no or ""), sales.get(r.sale_request_no or "")
+        mine = {d.freeze_request_no: orders[d.freeze_request_no] for d in r.details
+                if d.freeze_request_no in orders}
+        numbers |= party_numbers(r, project, sale, mine)
+        if project is not None:
+            holders.update(n for d in r.details for n in (d.source, d.target) if n)
+            holders.update(o["platform_user_no"] for o in mine.values())
+            if sale is not None:
+                holders.add(sale["seller_user_no"])
+    numbers.update(p for p in payees.values() if p)
+    parties = load_parties(conn, platform_no, numbers)
+    shares: dict[str, dict[str, dict]] = {no: {} for no in projects}
+    if projects:
+        c = custody_shares.c
+        for project_part in _pieces(sorted(projects)):
+            for holder_part in _pieces(sorted(holders)):
+                stmt = select(c.id, c.project_no, c.holder_user_no, c.principal_fen, c.locked_fen).where(
+                    c.platform_no == platform_no, c.project_no.in_(project_part), c.holder_user_no.in_(holder_part))
+                if conn.dialect.name == "postgresql":
+                    stmt = stmt.with_for_update()
+                for r in conn.execute(stmt):
+                    shares[r[1]][r[2]] = {"id": int(r[0]), "principal_fen": int(r[3]), "locked_fen": int(r[4])}
+    return _Loaded(projects, sales, orders, parties, shares, payees)
+
+
+def _state(platform_no: str, req: TradeRequest, loaded: _Loaded, work: _Work) -> TradeState:
+    if req.project_no is not None and req.project_no not in work.projects:
+        raise ProjectNotFound(f"projectNo: project {req.project_no[:50]!r} does not exist", field="projectNo")
+    project = work.projects.get(req.project_no) if req.project_no else None
+    payee = loaded.payees.get(req.project_no or "") if project is not None and req.base_type == "TENDER" else None
+    return TradeState(platform_no, project, work.sales.get(req.sale_request_no) if req.sale_request_no else None,
+                      work.orders, loaded.parties,
+                      work.shares.setdefault(req.project_no, {}) if project is not None else {}, payee)
+
+
+# ---------------------------------------------------------------- the requestNo register
+
+
+# The chunk's writes are driver statements over row tuples: SQLAlchemy's per-row parameter processing
+# of an executemany cost more than the statements themselves (measured: ~40 % of the write phase).
+# Multi-row `VALUES` lists are built for the piece's size (≤ IN_CHUNK rows, under both engines'
+# parameter limits). Only the columns named here are written; the values are ints and short texts.
+
+
+def _sql(conn: Connection, sql: str) -> str:
+    return sql.replace("?", "%s") if conn.dialect.name == "postgresql" else sql
+
+
+def _values(n_rows: int, n_cols: int) -> str:
+    row = "(" + ", ".join("?" * n_cols) + ")"
+    return ", ".join([row] * n_rows)
+
+
+def _many(conn: Connection, sql: str, rows: list[tuple]) -> None:
+    if rows:
+        conn.exec_driver_sql(_sql(conn, sql), rows)
+
+
+_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
+              "created_us) VALUES {values} ON CONFLICT DO NOTHING RETURNING request_no")
+_RECORD_SQL = "UPDATE custody_requests SET outcome = ? WHERE platform_no = ? AND request_no = ?"
+_RELEASE_SQL = "DELETE FROM custody_requests WHERE platform_no = ? AND request_no = ?"
+
+
+def _claim_all(conn: Connection, clock: Clock, platform_no: str, request_nos: list[str],
+               service_name: str) -> dict[str, DuplicateRequest]:
+    """Claim every requestNo (one multi-row insert per IN_CHUNK); the refusals of those already taken."""
+    now = requests.clock_us(clock)
+    taken: set[str] = set()
+    for part in _pieces(request_nos):
+        params = [v for no in part for v in (platform_no, no, service_name, None, "{}", now)]
+        sql = _sql(conn, _CLAIM_SQL.format(values=_values(len(part), 6)))
+        taken.update(r[0] for r in conn.exec_driver_sql(sql, tuple(params)))
+    missing = [no for no in request_nos if no not in taken]
+    refusals: dict[str, DuplicateRequest] = {}
+    if missing:
+        c = custody_requests.c
+        for part in _pieces(missing):
+            for no, service, outcome in conn.execute(select(c.request_no, c.service_name, c.outcome).where(
+                    c.platform_no == platform_no, c.request_no.in_(part))):
+                refusals[no] = DuplicateRequest(f"requestNo {no!r} was already used ({service})",
+                                                original_service=service, original_outcome=outcome)
+        for no in missing:  # pragma: no cover - a conflict whose row vanished meanwhile
+            refusals.setdefault(no, DuplicateRequest(f"requestNo {no!r} was already used"))
+    return refusals
+
+
+# ---------------------------------------------------------------- one batched segment
+
+
+@dataclass
+class _Planned:
+    index: int
+    req: TradeRequest
+    plan: TradePlan
+    ops: list
+    fields: list[str]
+
+
+def _plan_pass(platform_no: str, entries: list[tuple[int, TradeRequest]], loaded: _Loaded,
+               refused: Mapping[int, BaseException]) -> tuple[list[_Planned], dict[int, BaseException], _Work]:
+    work = _Work.of(loaded)
+    planned: list[_Planned] = []
+    failures: dict[int, BaseException] = {}
+    for index, req in entries:
+        if index in refused:
+            continue
+        try:
+            state = _state(platform_no, req, loaded, work)
+            plan = plan_trade(req, state)
+            ops, fields = trades._ledger_ops(platform_no, req.request_no, plan, state.orders)
+        except Exception as exc:  # noqa: BLE001 - the trade's refusal (or bug), reported by the caller
+            failures[index] = exc
+            continue
+        work.accept(req, plan)
+        planned.append(_Planned(index, req, plan, ops, fields))
+    return planned, failures, work
+
+
+def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list[tuple[int, TradeRequest]],
+                 out: list[Outcome | None], batch_no: str | None, service_name: str) -> int | None:
+    """Apply `entries` as one batch; the index of the first trade a hook may act on, if any: the batch
+    then stops before it (the caller runs it alone and loads the rest again)."""
+    if not entries:
+        return None
+    loaded = _load(conn, platform_no, [req for _i, req in entries])
+    hooked_at = _first_hooked(conn, platform_no, entries, loaded)
+    if hooked_at is not None:
+        entries = [e for e in entries if e[0] < hooked_at]
+        if not entries:
+            return hooked_at
+    dups = _claim_all(conn, clock, platform_no, [req.request_no for _i, req in entries], service_name)
+    live = []
+    for index, req in entries:
+        if req.request_no in dups:
+            out[index] = dups[req.request_no]
+        else:
+            live.append((index, req))
+    if not live:
+        return hooked_at
+    ledger_refused: dict[int, BaseException] = {}
+    while True:
+        planned, failures, work = _plan_pass(platform_no, live, loaded, ledger_refused)
+        results = ledger_store.apply_groups(conn, [p.ops for p in planned], write_if_refused=False)
+        newly = {p.index: ledger_refusal(r.error, p.fields) for p, r in zip(planned, results, strict=True)
+                 if not r.ok and r.error is not None}
+        if not newly:
+            break
+        ledger_refused.update(newly)
+        loaded = _load(conn, platform_no, [req for _i, req in live])  # the pass changed the rows in memory
+    failures.update(ledger_refused)
+    now = requests.clock_us(clock)
+    ids = _write(conn, platform_no, planned, loaded, work, now, batch_no)
+    records, releases = [], []
+    for index, req in live:
+        if index in failures:
+            out[index] = failures[index]
+            releases.append((platform_no, req.request_no))
+    for p in planned:
+        total = p.plan.total_fen
+        out[p.index] = trades.TradeResult(p.req.request_no, p.req.trade_type, "SUCCESS", ids[p.req.request_no],
+                                          len(p.plan.rows), total, p.req.project_no)
+        records.append((json.dumps({"amount": total, "requestNo": p.req.request_no, "tradeType": p.req.trade_type,
+                                    "transactionStatus": "SUCCESS"}, ensure_ascii=False, sort_keys=True, default=str),
+                        platform_no, p.req.request_no))
+    _many(conn, _RECORD_SQL, records)
+    _many(conn, _RELEASE_SQL, releases)
+    return hooked_at
+
+
+_TRADE_SQL = ("INSERT INTO custody_trades (platform_no, request_no, trade_type, project_no, sale_request_no, batch_no, "
+              "status, amount_fen, detail_count, created_us) VALUES {values} RETURNING id, request_no")
+_DETAIL_SQL = ("INSERT INTO custody_trade_details (trade_id, platform_no, request_no, seq, biz_type, freeze_request_no, "
+               "source_user_no, target_user_no, amount_fen, income_fen, share_fen, project_no, custom_define, remark, "
+               "created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_PROJECT_SQL = ("UPDATE custody_projects SET " + ", ".join(f"{n} = {n} + ?" for n in ACCUMULATORS)  # noqa: S608
+                + ", updated_us = ? WHERE id = ?")
+_ORDER_SQL = ("UPDATE custody_pre_transactions SET consumed_fen = ?, share_bought_fen = ?, marketing_spent = ?, "
+              "status = ?, updated_us = ? WHERE id = ?")
+_SALE_SQL = "UPDATE custody_debenture_sales SET sold_fen = ?, reserved_fen = ?, status = ?, updated_us = ? WHERE id = ?"
+_SHARE_UPDATE_SQL = ("UPDATE custody_shares SET principal_fen = principal_fen + ?, locked_fen = locked_fen + ?, "
+                     "updated_us = ? WHERE id = ?")
+_SHARE_INSERT_SQL = ("INSERT INTO custody_shares (platform_no, project_no, holder_user_no, principal_fen, locked_fen, "
+                     "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _write(conn: Connection, platform_no: str, planned: list[_Planned], loaded: _Loaded, work: _Work, now: int,
+           batch_no: str | None) -> dict[str, int]:
+    """The accepted trades' rows, one statement per table (see `trades._write`, the one-trade form)."""
+    if not planned:
+        return {}
+    ids: dict[str, int] = {}
+    for part in _pieces(planned):
+        params = [v for p in part for v in (
+            platform_no, p.req.request_no, p.req.trade_type, p.req.project_no, p.req.sale_request_no, batch_no,
+            "SUCCESS", p.plan.total_fen, len(p.plan.rows), now)]
+        sql = _sql(conn, _TRADE_SQL.format(values=_values(len(part), 10)))
+        for row_id, request_no in conn.exec_driver_sql(sql, tuple(params)):
+            ids[request_no] = int(row_id)
+    _many(conn, _DETAIL_SQL, [
+        (ids[p.req.request_no], platform_no, p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst,
+         d.amount_fen, d.income_fen, d.share_fen, p.req.project_no, d.custom_define, d.remark, now)
+        for p in planned for d, src, dst in p.plan.rows])
+    _many(conn, _PROJECT_SQL, [(*(deltas[n] for n in ACCUMULATORS), now, loaded.projects[no]["id"])
+                               for no, deltas in sorted(work.project_deltas.items()) if any(deltas.values())])
+    share_updates, share_inserts = [], []
+    for (project_no, holder), (d_principal, d_locked) in sorted(work.share_deltas.items()):
+        if not d_principal and not d_locked:
+            continue
+        existing = loaded.shares.get(project_no, {}).get(holder)
+        if existing is not None and existing["id"] is not None:
+            share_updates.append((d_principal, d_locked, now, existing["id"]))
+        else:
+            assert d_principal >= 0 and d_locked >= 0, f"share of {holder} would go negative"
+            share_inserts.append((platform_no, project_no, holder, d_principal, d_locked, now, now))
+    _many(conn, _SHARE_UPDATE_SQL, share_updates)
+    _many(conn, _SHARE_INSERT_SQL, share_inserts)
+    _many(conn, _ORDER_SQL, [(o["consumed_fen"], o["share_bought_fen"], bool(o["marketing_spent"]), o["status"], now,
+                              o["id"]) for o in (work.orders[no] for no in sorted(work.orders_touched))])
+    _many(conn, _SALE_SQL, [(s["sold_fen"], s["reserved_fen"], s["status"], now, s["id"])
+                            for s in (work.sales[no] for no in sorted(work.sales_touched))])
+    return ids
+
+
+# ---------------------------------------------------------------- the executor
+
+
+def _hooked(conn: Connection, platform_no: str, pairs: list[tuple[TradeRequest, TradeState]]) -> set[str]:
+    """requestNos a registered hook may act on (all of them when a hook has no filter)."""
+    hooks = list(trades.BEFORE_LEDGER) + list(trades.AFTER_TRADE)
+    if not hooks or not pairs:
+        return set()
+    out: set[str] = set()
+    for name in sorted({_hook_name(h) for h in hooks}):
+        flt = HOOK_FILTERS.get(name)
+        if flt is None:
+            return {req.request_no for req, _state in pairs}
+        out |= flt(conn, platform_no, pairs)
+    return out
+
+
+def _single(conn: Connection, clock: Clock, platform_no: str, request_no: str, trade: Mapping[str, Any],
+            batch_no: str | None, service_name: str) -> Outcome:
+    try:
+        with conn.begin_nested():
+            return trades.execute(conn, clock, platform_no, request_no, trade, batch_no=batch_no,
+                                  service_name=service_name)
+    except Exception as exc:  # noqa: BLE001 - a refusal is the item's outcome; conflicts go up
+        if is_retryable(exc):
+            raise
+        return exc
+
+
+def execute_trades(conn: Connection, clock: Clock, platform_no: str, items: Sequence[Item], *,
+                   batch_no: str | None = None, service_name: str = trades.SERVICE) -> list[Outcome]:
+    """Apply the trades in order (see module docstring); per item its TradeResult or its refusal."""
+    out: list[Outcome | None] = [None] * len(items)
+    start = 0
+    while start < len(items):
+        entries: list[tuple[int, TradeRequest]] = []
+        stop, single, seen, ops = len(items), False, set(), 0
+        for index in range(start, len(items)):
+            request_no, trade = items[index]
+            if _single_type(trade) or request_no in seen:
+                stop, single = index, True
+                break
+            try:
+                req = parse_trade(request_no, trade)
+            except Exception as exc:  # noqa: BLE001 - the item's refusal
+                out[index] = exc
+                continue
+            if ops + len(req.details) > MAX_BATCH_OPS:  # one ledger batch per segment
+                stop = index
+                break
+            seen.add(request_no)
+            ops += len(req.details)
+            entries.append((index, req))
+        hooked = _run_batched(conn, clock, platform_no, entries, out, batch_no, service_name)
+        if hooked is not None:
+            stop, single = hooked, True
+        if single:
+            request_no, trade = items[stop]
+            out[stop] = _single(conn, clock, platform_no, request_no, trade, batch_no, service_name)
+            stop += 1
+        start = stop
+    assert all(o is not None for o in out)
+    return out  # type: ignore[return-value]
+
+
+def _first_hooked(conn: Connection, platform_no: str, entries: list[tuple[int, TradeRequest]],
+                  loaded: _Loaded) -> int | None:
+    """The index of the first trade a registered hook may act on (judged on the state as loaded)."""
+    if not (trades.BEFORE_LEDGER or trades.AFTER_TRADE):
+        return None
+    work = _Work.of(loaded)
+    pairs = []
+    for _index, req in entries:
+        try:
+            pairs.append((req, _state(platform_no, req, loaded, work)))
+        except Exception:  # noqa: BLE001 - refused later, in the batch
+            continue
+    hooked = _hooked(conn, platform_no, pairs)
+    return next((index for index, req in entries if req.request_no in hooked), None)
+
+
+# ---------------------------------------------------------------- the plans hooks' filter
+
+
+def _plans_filter(conn: Connection, platform_no: str, pairs: list[tuple[TradeRequest, TradeState]]) -> set[str]:
+    """Trades the plans hooks act on: a trade consuming a plan purchase order, and a repayment,
+    compensation or credit assignment on a project some plan holds a match in."""
+    from cunguan.db.tables.custody_plans import custody_plan_matches
+
+    out: set[str] = set()
+    holder_trades = ("REPAYMENT", "COMPENSATORY", "INDIRECT_COMPENSATORY", "CREDIT_ASSIGNMENT")
+    projects = sorted({req.project_no for req, _s in pairs if req.project_no and req.base_type in holder_trades})
+    matched: set[str] = set()
+    c = custody_plan_matches.c
+    for part in _pieces(projects):
+        matched.update(conn.execute(select(c.project_no).where(c.platform_no == platform_no, c.project_no.in_(part))
+                                    .distinct()).scalars())
+    for req, state in pairs:
+        if req.base_type in holder_trades and req.project_no in matched:
+            out.add(req.request_no)
+            continue
+        for d in req.details:
+            o = state.orders.get(d.freeze_request_no or "")
+            if o is not None and o["service_name"] == "PURCHASE_INTELLIGENT_PROJECT":
+                out.add(req.request_no)
+                break
+    return out
+
+
+HOOK_FILTERS["cunguan.custody.plans.after_trade"] = _plans_filter
+HOOK_FILTERS["cunguan.custody.plans.lock_before_ledger"] = _plans_filter

@@ -1,0 +1,143 @@
+"""Small pieces shared by the trade-core services: wire amounts, ledger freeze keys, payers and payees
+(users and the platform's `SYS_GENERATE_*` accounts) resolved in bulk, and ledger refusals mapped to
+the protocol's codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from cunguan.clock import BEIJING, UTC
+from cunguan.custody import platforms
+from cunguan.custody.fields import opt
+from cunguan.custody.roles import SYSTEM_USER_PREFIX
+from cunguan.custody.trade_errors import FreezeInsufficient, FreezeNotFound, InsufficientBalance
+from cunguan.custody.user_errors import InvalidField, UserNotFound, UserUnavailable
+from cunguan.db import ledger_store
+from cunguan.db.tables.custody_users import custody_users
+from cunguan.ledger.errors import InsufficientAvailable, InsufficientFrozen, LedgerError, UnknownFreeze
+from cunguan.ledger.ops import Op
+from cunguan.money import AmountError, fen_to_decimal, parse_yuan
+
+
+def amount_fen(value: object, field: str, *, allow_zero: bool = False) -> int:
+    try:
+        return parse_yuan(value, field=field, allow_zero=allow_zero)
+    except AmountError as exc:
+        raise InvalidField(str(exc), field=field) from None
+
+
+def opt_amount_fen(value: object, field: str) -> int | None:
+    return None if opt(value) is None else amount_fen(value, field, allow_zero=True)
+
+
+def pre_key(platform_no: str, request_no: str) -> str:
+    """Ledger freeze key of a pre-transaction (freeze order)."""
+    return f"{platform_no}:pre:{request_no}"
+
+
+def general_key(platform_no: str, freeze_no: str) -> str:
+    """Ledger freeze key of a general FREEZE."""
+    return f"{platform_no}:gf:{freeze_no}"
+
+
+def wire_time(us: int) -> str:
+    """UTC µs → the wire's Beijing `yyyyMMddHHmmss`."""
+    return dt.datetime.fromtimestamp(us / 1_000_000, UTC).astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
+
+
+def yuan(fen: int) -> object:
+    return fen_to_decimal(int(fen))
+
+
+def is_system(user_no: str) -> bool:
+    return user_no.startswith(SYSTEM_USER_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A payer or payee: a custody user or a system account of the platform."""
+
+    user_no: str
+    account_id: int
+    system: bool
+    active: bool
+    role: str
+
+
+_c = custody_users.c
+_USERS_STMT = select(_c.platform_user_no, _c.ledger_account_id, _c.active_status, _c.user_role).where(
+    _c.platform_no == bindparam("platform_no"), _c.platform_user_no.in_(bindparam("user_nos", expanding=True)))
+"""Built once: every trade and freeze resolves its parties with it."""
+
+
+def load_parties(conn: Connection, platform_no: str, user_nos: Iterable[str]) -> dict[str, Party]:
+    """Resolve many numbers in two statements (users, system accounts). Unknown numbers are absent."""
+    wanted = set(user_nos)
+    system = sorted(n for n in wanted if n in platforms.SYSTEM_ACCOUNTS)
+    users = sorted(n for n in wanted if not is_system(n))
+    out: dict[str, Party] = {}
+    if users:
+        rows = conn.execute(_USERS_STMT, {"platform_no": platform_no, "user_nos": users})
+        for no, acc, status, role in rows:
+            out[no] = Party(no, int(acc), False, status == "ACTIVATED", role)
+    if system:
+        codes = {platforms.system_account_code(platform_no, n): n for n in system}
+        for code, acc in ledger_store.account_ids(conn, codes).items():
+            n = codes[code]
+            out[n] = Party(n, acc, True, True, platforms.SYSTEM_ACCOUNTS[n])
+    return out
+
+
+def party(parties: dict[str, Party], user_no: str, field: str, *, must_be_active: bool = True) -> Party:
+    found = parties.get(user_no)
+    if found is None:
+        raise UserNotFound(f"{field}: {user_no[:50]!r} does not exist on this platform", field=field)
+    if must_be_active and not found.active:
+        raise UserUnavailable(f"{field}: the user's account is not active", field=field)
+    return found
+
+
+def get_party(conn: Connection, platform_no: str, user_no: str, field: str, *,
+              must_be_active: bool = True) -> Party:
+    return party(load_parties(conn, platform_no, [user_no]), user_no, field, must_be_active=must_be_active)
+
+
+def apply_ledger(conn: Connection, ops: Sequence[Op], fields: Sequence[str] | None = None) -> None:
+    """One atomic ledger batch; its refusals become protocol errors (the caller's transaction rolls
+    back). `fields[i]` names the request field an operation came from, for the message."""
+    if not ops:
+        return
+    try:
+        ledger_store.apply(conn, ops, atomic=True)
+    except LedgerError as err:
+        raise ledger_refusal(err, fields) from None
+
+
+def ledger_refusal(err: LedgerError, fields: Sequence[str] | None = None) -> Exception:
+    """The protocol error for a ledger refusal (`err.index` names the operation, `fields[index]` its
+    request field); an untranslated ledger error comes back as is."""
+    index = getattr(err, "index", None)
+    field = fields[index] if fields is not None and index is not None and index < len(fields) else None
+    if isinstance(err, InsufficientAvailable):
+        return InsufficientBalance(f"{field or 'amount'}: available balance is not enough", field=field)
+    if isinstance(err, InsufficientFrozen):
+        return FreezeInsufficient(f"{field or 'amount'}: the freeze order has less left", field=field)
+    if isinstance(err, UnknownFreeze):
+        return FreezeNotFound(f"{field or 'freeze'}: no such freeze on the ledger", field=field)
+    return err
+
+
+def freeze_states(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+    """(amount, consumed, released) of ledger freezes by key, one statement."""
+    if not keys:
+        return {}
+    from cunguan.db.tables.ledger import freezes
+
+    rows = conn.execute(select(freezes.c.key, freezes.c.amount_fen, freezes.c.consumed_fen, freezes.c.released_fen)
+                        .where(freezes.c.key.in_(list(keys))))
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}

@@ -1,0 +1,15 @@
+"""The `cunguan bench async` harness on a small run: real server subprocess, signed batches, every
+NOTIFY received and checked, figures and the audit reported."""
+
+from __future__ import annotations
+
+from cunguan.benchmarks import async_bench
+
+
+def test_small_benchmark_run(db_url, engine):
+    result = async_bench.run(db_url, details=260, users=15, batch_size=100, concurrency=3, runner_threads=1)
+    assert (result.details, result.batches) == (260, 3)
+    assert result.audit_ok and result.outcomes_ok
+    assert (result.succeeded, result.failed) == (255, 5)  # every 50th detail goes to an unknown user
+    assert 0 < result.stages_s["accept"] <= result.stages_s["apply"] <= result.stages_s["notify"] == result.seconds
+    assert result.rate_per_s > 0 and result.max_rss_mib > 10
