@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from cunguan.custody.fields import opt, req_enum, req_text
 from cunguan.custody.user_errors import InvalidField, QueryTargetNotFound
@@ -50,8 +50,8 @@ SOURCES: dict[str, Callable[[Connection, str, str, str, str | None], Records]] =
     **dict.fromkeys(MONEY_TYPES, _money), **dict.fromkeys(TRADE_TYPES, _trades)}
 
 
-def query_transaction(engine: Engine, platform_no: str, req: dict[str, Any]) -> dict[str, Any]:
-    """The `records` of one request number, read-only (SQLite deferred: no write lock)."""
+def query_transaction(conn: Connection, platform_no: str, req: dict[str, Any]) -> dict[str, Any]:
+    """The `records` of one request number (read-only)."""
     kind = req_enum(req.get("transactionType"), "transactionType", TRANSACTION_TYPES)
     request_no = req_text(req.get("requestNo"), "requestNo")
     user = opt(req.get("platformUserNo"))
@@ -59,9 +59,7 @@ def query_transaction(engine: Engine, platform_no: str, req: dict[str, Any]) -> 
         user = req_text(user, "platformUserNo")
     if kind == "GENERAL_FREEZE" and user is None:
         raise InvalidField("platformUserNo is required for transactionType GENERAL_FREEZE", field="platformUserNo")
-    with engine.connect() as conn:
-        records = SOURCES[kind](conn.execution_options(sqlite_deferred=True), platform_no, kind, request_no, user)
-        conn.rollback()
+    records = SOURCES[kind](conn, platform_no, kind, request_no, user)
     if not records:
         raise QueryTargetNotFound(f"no {kind} record with requestNo {request_no!r}", field="requestNo")
     return {"records": records}

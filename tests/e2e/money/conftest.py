@@ -8,14 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 
+from cunguan.client.platform_site import PlatformSite
 from cunguan.clock import BEIJING, FixedClock
 from cunguan.custody import users
 from cunguan.custody.sample_identities import make_card, make_prc_id
@@ -32,73 +30,15 @@ def _cheap_argon2(fast_hasher):
     """Cheap argon2 (tests/e2e/conftest.py): these tests exercise flows, not the hash cost."""
 
 
-class Site:
-    def __init__(self) -> None:
-        self.callbacks: list[dict[str, str]] = []
-        self.notifies: list[dict[str, str]] = []
-        self.pages: dict[str, str] = {}
-        self._seq = itertools.count(1)
-        self._cond = threading.Condition()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, body: str, ctype: str = "text/html; charset=utf-8") -> None:
-                data = body.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._send(site.pages.get(self.path, "<p>no such page</p>"))
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
-                with site._cond:
-                    (site.callbacks if self.path == "/return" else site.notifies).append(form)
-                    site._cond.notify_all()
-                if self.path == "/return":
-                    self._send('<h1 id="received">平台已收到结果</h1>')
-                else:
-                    self._send("SUCCESS", "text/plain")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="money-site", daemon=True).start()
-
-    def start_page(self, html: str) -> str:
-        path = f"/start/{next(self._seq)}"
-        self.pages[path] = html
-        return self.url + path
-
-    def wait_notify(self, service: str, match, timeout_s: float = 15.0) -> dict:
+class Site(PlatformSite):
+    def wait_notify(self, service: str, match, timeout_s: float = 15.0) -> dict:  # type: ignore[override]
         """The respData of the first NOTIFY of `service` for which `match(respData)` holds."""
-        def found():
-            for n in self.notifies:
-                if n.get("serviceName") == service:
-                    data = json.loads(n["respData"])
-                    if match(data):
-                        return data
-            return None
-
-        with self._cond:
-            ok = self._cond.wait_for(lambda: found() is not None, timeout_s)
-            assert ok, f"no matching {service} NOTIFY within {timeout_s} s"
-            return found()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return json.loads(self.wait(service, match, timeout_s)["respData"])
 
 
 @pytest.fixture
 def site() -> Iterator[Site]:
-    s = Site()
+    s = Site("money-site")
     yield s
     s.close()
 

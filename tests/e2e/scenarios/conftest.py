@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from cunguan.client.platform_site import PlatformSite
 from cunguan.clock import FixedClock
 
-from .scenario_kit import PLATFORM_NO, START, Site, World
+from .scenario_kit import PLATFORM_NO, START, World
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +25,7 @@ def _fast_workers(monkeypatch, fast_hasher):
 
 @pytest.fixture
 def site():
-    s = Site()
+    s = PlatformSite("scenario-site")
     yield s
     s.close()
 

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
-import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 
 from sqlalchemy import func, or_, select
 
 from cunguan.calendar_cn import next_working_day
 from cunguan.client.demo_flow import PageBrowser
+from cunguan.client.platform_site import PlatformSite
 from cunguan.clock import BEIJING
 from cunguan.custody import enterprise, platforms, recharges, reviews, shares, user_store, users
 from cunguan.custody.sample_identities import make_card, make_prc_id, make_uscc
@@ -38,72 +35,8 @@ def fen(yuan: object) -> int:
     return parse_yuan(str(yuan))
 
 
-class Site:
-    """The platform's web side: serves start pages, receives CALLBACK (/return) and NOTIFY (/notify)."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
-        self.callbacks: list[dict[str, str]] = []
-        self.notifies: list[dict[str, str]] = []
-        self._seq = itertools.count(1)
-        self._cond = threading.Condition()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, body: str, ctype: str) -> None:
-                data = body.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._send(site.pages.get(self.path, "<p>no such page</p>"), "text/html; charset=utf-8")
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
-                with site._cond:
-                    (site.callbacks if self.path == "/return" else site.notifies).append(form)
-                    site._cond.notify_all()
-                if self.path == "/return":
-                    self._send('<h1 id="received">平台已收到结果</h1>', "text/html; charset=utf-8")
-                else:
-                    self._send("SUCCESS", "text/plain")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="scenario-site", daemon=True).start()
-
-    def start_page(self, html: str) -> str:
-        path = f"/start/{next(self._seq)}"
-        self.pages[path] = html
-        return self.url + path
-
-    def received(self, service: str, match: Callable[[dict], bool]) -> list[dict[str, str]]:
-        out = []
-        for n in list(self.notifies):
-            if n.get("serviceName") == service and match(json.loads(n["respData"])):
-                out.append(n)
-        return out
-
-    def wait(self, service: str, match: Callable[[dict], bool], timeout_s: float = 15.0) -> dict[str, str]:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: bool(self.received(service, match)), timeout_s)
-        assert ok, f"no matching {service} NOTIFY within {timeout_s} s"
-        return self.received(service, match)[0]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class World:
-    def __init__(self, engine, bank, site: Site, client, clock, live_server) -> None:
+    def __init__(self, engine, bank, site: PlatformSite, client, clock, live_server) -> None:
         self.engine, self.bank, self.site, self.client, self.clock = engine, bank, site, client, clock
         self.live = live_server
         self.seq = itertools.count(1)

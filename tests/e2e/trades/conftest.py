@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
 
 import pytest
 
+from cunguan.client.platform_site import PlatformSite
 from cunguan.clock import BEIJING, Clock
 from cunguan.custody import platforms, user_store, users
 from cunguan.custody.sample_identities import make_card, make_prc_id
@@ -30,64 +28,9 @@ def _cheap_argon2(fast_hasher):
     """Cheap argon2 parameters (tests/e2e/conftest.py)."""
 
 
-class Site:
-    """The platform's web side: serves the auto-posting gateway form, receives CALLBACK and NOTIFY."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
-        self.callbacks: list[dict[str, str]] = []
-        self.notifies: list[dict[str, str]] = []
-        self._seq = itertools.count(1)
-        self._cv = threading.Condition()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, body: str, ctype: str = "text/html; charset=utf-8") -> None:
-                data = body.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._send(site.pages.get(self.path, "<p>no such page</p>"))
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
-                with site._cv:
-                    (site.callbacks if self.path == "/return" else site.notifies).append(form)
-                    site._cv.notify_all()
-                self._send('<h1 id="received">平台已收到结果</h1>' if self.path == "/return" else "SUCCESS",
-                           "text/html; charset=utf-8" if self.path == "/return" else "text/plain")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, name="trades-site", daemon=True).start()
-
-    def start_page(self, html: str) -> str:
-        path = f"/start/{next(self._seq)}"
-        self.pages[path] = html
-        return self.url + path
-
-    def wait_notify(self, request_no: str, timeout_s: float = 10.0) -> dict[str, str]:
-        with self._cv:
-            assert self._cv.wait_for(lambda: any(request_no in n.get("respData", "") for n in self.notifies),
-                                     timeout_s), f"no NOTIFY for {request_no}"
-            return next(n for n in self.notifies if request_no in n.get("respData", ""))
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def site() -> Iterator[Site]:
-    s = Site()
+def site() -> Iterator[PlatformSite]:
+    s = PlatformSite("trades-site")
     yield s
     s.close()
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cunguan.api.lanmao.context import ServiceContext
+from cunguan.api.lanmao.handler_kit import in_transaction, read_only
 from cunguan.api.lanmao.registry import Registry
 from cunguan.custody import plans
-from cunguan.db.tx import run_in_transaction
 
 Service = Callable[..., dict[str, Any]]
 
@@ -23,24 +22,8 @@ WRITES: dict[str, Service] = {
 }
 
 
-def _write_handler(service: Service) -> Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]:
-    def handler(ctx: ServiceContext, req: dict[str, Any]) -> dict[str, Any]:
-        return run_in_transaction(ctx.engine, lambda conn: service(conn, ctx.clock, ctx.platform_no, req))
-
-    handler.__name__ = f"handle_{service.__name__}"
-    return handler
-
-
-def query_intelligent_project_order(ctx: ServiceContext, req: dict[str, Any]) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:  # read-only: no write lock (SQLite deferred BEGIN)
-        try:
-            return plans.query_intelligent_project_order(conn.execution_options(sqlite_deferred=True),
-                                                         ctx.platform_no, req)
-        finally:
-            conn.rollback()
-
-
 def register(registry: Registry) -> None:
     for name, service in WRITES.items():
-        registry.register(name, _write_handler(service))
-    registry.register("QUERY_INTELLIGENT_PROJECT_ORDER", query_intelligent_project_order)
+        registry.register(name, in_transaction(service))
+    registry.register("QUERY_INTELLIGENT_PROJECT_ORDER", read_only(
+        lambda conn, ctx, req: plans.query_intelligent_project_order(conn, ctx.platform_no, req)))

@@ -1,6 +1,6 @@
 """The trade-core services on the Lanmao wire (protocol §2.4, §2.7): projects, freeze orders, general
 freezes, debenture sales, SYNC_TRANSACTION. Each handler runs one business function in one
-transaction (`run_in_transaction`); refusals are typed errors the adapter renders.
+transaction (`handler_kit.in_transaction`); refusals are typed errors the adapter renders.
 
 USER_PRE_TRANSACTION and VERIFY_DEDUCT are gateway pages: they are entries of
 `custody.user_catalog.CATALOG` + `user_services.PAGE_RULES` and are registered by `user_handlers`
@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cunguan.api.lanmao.context import ServiceContext
+from cunguan.api.lanmao.handler_kit import in_transaction, read_only
 from cunguan.api.lanmao.registry import Registry
 from cunguan.custody import debentures, general_freezes, pre_transactions, projects, trades
-from cunguan.db.tx import run_in_transaction
 
 Service = Callable[..., dict[str, Any]]
 
@@ -33,24 +32,8 @@ WRITES: dict[str, Service] = {
 }
 
 
-def _write_handler(service: Service) -> Callable[[ServiceContext, dict[str, Any]], dict[str, Any]]:
-    def handler(ctx: ServiceContext, req: dict[str, Any]) -> dict[str, Any]:
-        return run_in_transaction(ctx.engine, lambda conn: service(conn, ctx.clock, ctx.platform_no, req))
-
-    handler.__name__ = f"handle_{service.__name__}"
-    return handler
-
-
-def query_project_information(ctx: ServiceContext, req: dict[str, Any]) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:  # read-only: no write lock (SQLite deferred BEGIN)
-        try:
-            return projects.query_project_information(conn.execution_options(sqlite_deferred=True),
-                                                      ctx.platform_no, req)
-        finally:
-            conn.rollback()
-
-
 def register(registry: Registry) -> None:
     for name, service in WRITES.items():
-        registry.register(name, _write_handler(service))
-    registry.register("QUERY_PROJECT_INFORMATION", query_project_information)
+        registry.register(name, in_transaction(service))
+    registry.register("QUERY_PROJECT_INFORMATION", read_only(
+        lambda conn, ctx, req: projects.query_project_information(conn, ctx.platform_no, req)))

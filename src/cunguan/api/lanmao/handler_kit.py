@@ -1,0 +1,40 @@
+"""The two shapes of a Lanmao service handler, so that each room's handler module is a table.
+
+- `in_transaction(service)`: the business function `service(conn, clock, platform_no, req)` runs in
+  one transaction (`run_in_transaction`: bounded retries on lock conflicts); its result dict is the
+  response, a typed error its refusal.
+- `read_only(query)`: `query(conn, ctx, req)` reads on a connection whose SQLite transaction begins
+  DEFERRED (no write lock taken, so queries never queue behind writers) and is rolled back after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from cunguan.api.lanmao.context import ServiceContext
+from cunguan.db.tx import run_in_transaction
+
+Handler = Callable[[ServiceContext, dict[str, Any]], Any]
+
+
+def in_transaction(service: Callable[..., Any]) -> Handler:
+    def handler(ctx: ServiceContext, req: dict[str, Any]) -> Any:
+        return run_in_transaction(ctx.engine, lambda conn: service(conn, ctx.clock, ctx.platform_no, req))
+
+    handler.__name__ = f"handle_{getattr(service, '__name__', 'service')}"
+    return handler
+
+
+def read_only(query: Callable[[Connection, ServiceContext, dict[str, Any]], Any]) -> Handler:
+    def handler(ctx: ServiceContext, req: dict[str, Any]) -> Any:
+        with ctx.engine.connect() as conn:
+            try:
+                return query(conn.execution_options(sqlite_deferred=True), ctx, req)
+            finally:
+                conn.rollback()
+
+    handler.__name__ = f"handle_{getattr(query, '__name__', 'query')}"
+    return handler
