@@ -205,3 +205,37 @@ def _outstanding(engine, user_no: str) -> int:
     with engine.connect() as conn:
         return advances.outstanding_for_user(conn, PLATFORM_NO, user_no)
 
+
+
+def test_concurrent_withdrawals_bids_and_freezes_on_one_account(w):
+    """24 platform requests at once against one investor's 1,000.00 — AUTO_WITHDRAW, bids
+    (USER_AUTO_PRE_TRANSACTION) and general FREEZEs of 100.00 each, over HTTP to the live server: exactly
+    ten succeed, the rest are refused for the balance (100014), the account never goes below zero
+    available, and the books balance."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    w.register("CB", role="BORROWERS")
+    w.register("CU", auth_list="RECHARGE,WITHDRAW,TENDER")
+    w.recharge("CU", "1000")
+    w.settle_next_day("CU")
+    w.establish("PJ-CC", "CB", "5000")
+
+    def request(i: int):
+        no = f"CC-{i}"
+        if i % 3 == 0:
+            return w.call("AUTO_WITHDRAW", {"requestNo": no, "platformUserNo": "CU", "withdrawType": "NORMAL",
+                                            "amount": "100"})
+        if i % 3 == 1:
+            return w.call("USER_AUTO_PRE_TRANSACTION", {"requestNo": no, "platformUserNo": "CU", "bizType": "TENDER",
+                                                        "amount": "100", "projectNo": "PJ-CC"})
+        return w.call("FREEZE", {"requestNo": no, "platformUserNo": "CU", "amount": "100"})
+
+    with ThreadPoolExecutor(24) as pool:
+        results = list(pool.map(request, range(24)))
+    ok = [r for r in results if r.outcome == "S"]
+    assert len(ok) == 10, [r.data for r in results]
+    assert {r.data["errorCode"] for r in results if r.outcome != "S"} <= {"100014"}
+    balance, frozen = w.balance("CU")
+    assert balance == fen(1000) and frozen == fen(1000)  # withdrawals wait for the cut-off: still held
+    assert w.query_user("CU") == (D("1000.00"), D("0.00"), D("1000.00"))
+    w.finish()

@@ -285,3 +285,31 @@ def test_scenario_14_consumer_finance_merchant_partner_and_repayment(w):
     w.ok("CANCEL_PRE_TRANSACTION", {"requestNo": "CX-14", "preTransactionNo": "RPF-14", "amount": "60"})
     w.ok("MODIFY_PROJECT", {"requestNo": "MOD-14f", "projectNo": "PJ-14", "status": "FINISH"})
     w.finish()
+
+
+def test_scenario_02_03_recharge_and_bid(w, clock):
+    """Recharge-and-bid (protocol §5.6): the RECHARGE page carries a TENDER authorization for one project
+    and an amount; once the payment company confirms, USER_AUTO_PRE_TRANSACTION with originalRechargeNo
+    freezes the bid with no page and no standing TENDER authorization — within authtenderAmount, for
+    that project only, by that user only."""
+    w.register("BRB", role="BORROWERS")
+    w.register("IRB")  # no TENDER authorization at all
+    w.register("IRX")
+    w.establish("PJ-RB", "BRB", "1000")
+    w.establish("PJ-RB2", "BRB", "1000")
+    b = w.browser()
+    b.open("RECHARGE", {"platformUserNo": "IRB", "requestNo": "RB-1", "amount": "500", "expectPayCompany": "YEEPAY",
+                        "rechargeWay": "SWIFT", "bankcode": "ICBK", "authtradeType": "TENDER",
+                        "authtenderAmount": "300", "projectNo": "PJ-RB", "expired": _expired(clock)})
+    assert b.callback(b.post("submit", password=PASSWORD))["status"] == "SUCCESS"
+    w.wait_for(lambda: w.recharge_status("RB-1") == "SUCCESS", "recharge RB-1 credited")
+    bid = {"platformUserNo": "IRB", "bizType": "TENDER", "projectNo": "PJ-RB", "originalRechargeNo": "RB-1",
+           "amount": "100"}
+    w.refused("USER_AUTO_PRE_TRANSACTION", {**bid, "requestNo": "RB-B0", "projectNo": "PJ-RB2"}, "100011")
+    w.refused("USER_AUTO_PRE_TRANSACTION", {**bid, "requestNo": "RB-B1", "platformUserNo": "IRX"}, "100011")
+    w.refused("USER_AUTO_PRE_TRANSACTION", {**bid, "requestNo": "RB-B2", "amount": "300.01"}, "100011")
+    assert w.ok("USER_AUTO_PRE_TRANSACTION", {**bid, "requestNo": "RB-B3", "amount": "200"})["bizType"] == "TENDER"
+    w.refused("USER_AUTO_PRE_TRANSACTION", {**bid, "requestNo": "RB-B4", "amount": "100.01"}, "100011")  # 100 left
+    w.ok("USER_AUTO_PRE_TRANSACTION", {**bid, "requestNo": "RB-B5", "amount": "100"})
+    assert w.balance("IRB") == (fen(500), fen(300)) and w.project("PJ-RB")["tenderAmount"] == 300
+    w.finish()
