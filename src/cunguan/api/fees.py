@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
+from cunguan.api import background
 from cunguan.api.lanmao.reqdata import check_timestamp
 from cunguan.client import signing, wire
 from cunguan.clock import BEIJING, Clock
@@ -139,44 +138,11 @@ def platform_fees(request: Request, platform_no: str, keySerial: str = "", times
 # ---------------------------------------------------------------- install
 
 
-def worker_enabled(app: FastAPI, env: Mapping[str, str]) -> bool:
-    if getattr(app.state, "fee_worker", True) is False:
-        return False
-    value = (env.get("CUNGUAN_FEE_WORKER") or "on").strip().lower()
-    if value not in ("on", "off", "1", "0", "true", "false"):
-        raise ValueError(f"CUNGUAN_FEE_WORKER must be on or off (got {value!r})")
-    return value in ("on", "1", "true")
-
-
-class _AppClock(Clock):
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-
-    def now(self):
-        clock = getattr(self.app.state, "clock", None)
-        return clock.now() if clock is not None else super().now()
-
-
 def install(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
     """The JSON endpoint, the console pages, and the due-charge check for the app's lifetime."""
     env = os.environ if env is None else env
     app.include_router(router)
     fee_pages.install(app)
     interval_s = int(env.get("CUNGUAN_FEE_INTERVAL_S") or 3600)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        stop = None
-        if worker_enabled(a, env):
-            stop = custody_fees.start_background(a.state.engine, _AppClock(a), interval_s=interval_s)
-            log.info("custody fee check started (every %d s)", interval_s)
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            if stop is not None:
-                await run_in_threadpool(stop)
-
-    app.router.lifespan_context = lifespan
-
+    background.run_during_lifespan(app, env, "fee", lambda a: custody_fees.start_background(
+        a.state.engine, background.AppClock(a), interval_s=interval_s))

@@ -150,15 +150,6 @@ def own_bank_from_env(env: Mapping[str, str]) -> str:
     return (env.get("CUNGUAN_OWN_BANK_CODE") or withdrawals.DEFAULT_OWN_BANK).strip().upper()
 
 
-def worker_enabled(app: Any, env: Mapping[str, str]) -> bool:
-    if getattr(app.state, "money_worker", True) is False:
-        return False
-    value = (env.get("CUNGUAN_MONEY_WORKER") or "on").strip().lower()
-    if value not in ("on", "off", "1", "0", "true", "false"):
-        raise ValueError(f"CUNGUAN_MONEY_WORKER must be on or off (got {value!r})")
-    return value in ("on", "1", "true")
-
-
 def start_background(runtime: MoneyRuntime, *, interval_s: float = 1.0) -> Callable[[], None]:
     """Tick in a daemon thread; return `stop()`."""
     assert MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S

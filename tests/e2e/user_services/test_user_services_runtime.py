@@ -7,6 +7,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from cunguan.api import background
 from cunguan.api.app import create_app
 from cunguan.api.lanmao import user_handlers
 from cunguan.custody import card_verifier
@@ -54,4 +55,4 @@ def test_worker_runs_with_the_app_unless_disabled(engine, monkeypatch):
     with TestClient(create_app(engine)):
         assert _notify_threads() == before
     with pytest.raises(ValueError, match="CUNGUAN_NOTIFY_WORKER"):
-        user_handlers.worker_enabled(create_app(engine), {"CUNGUAN_NOTIFY_WORKER": "maybe"})
+        background.worker_enabled(create_app(engine), {"CUNGUAN_NOTIFY_WORKER": "maybe"}, "notify")

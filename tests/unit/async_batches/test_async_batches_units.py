@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from cunguan.api import background
 from cunguan.api.lanmao import async_handlers
 from cunguan.custody import async_runner
 from cunguan.custody.async_batches import (
@@ -107,12 +108,12 @@ def test_outcomes_of_errors():
 
 def test_runtime_settings():
     app = SimpleNamespace(state=SimpleNamespace())
-    assert async_handlers.worker_enabled(app, {}) is True
-    assert async_handlers.worker_enabled(app, {"CUNGUAN_ASYNC_WORKER": "off"}) is False
+    assert background.worker_enabled(app, {}, "async") is True
+    assert background.worker_enabled(app, {"CUNGUAN_ASYNC_WORKER": "off"}, "async") is False
     app.state.async_worker = False
-    assert async_handlers.worker_enabled(app, {}) is False
+    assert background.worker_enabled(app, {}, "async") is False
     with pytest.raises(ValueError, match="CUNGUAN_ASYNC_WORKER"):
-        async_handlers.worker_enabled(SimpleNamespace(state=SimpleNamespace()), {"CUNGUAN_ASYNC_WORKER": "maybe"})
+        background.worker_enabled(SimpleNamespace(state=SimpleNamespace()), {"CUNGUAN_ASYNC_WORKER": "maybe"}, "async")
     assert async_handlers._int_setting({"X": "3"}, "X", 1, 1, 8) == 3
     assert async_handlers._int_setting({}, "X", 1, 1, 8) == 1
     for bad in ("0", "9", "two"):

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
+from cunguan.api import background
 from cunguan.api.lanmao.context import ServiceContext
 from cunguan.api.lanmao.registry import Registry
 from cunguan.custody import async_batches, async_runner
@@ -46,15 +45,6 @@ def register(registry: Registry) -> None:
 # ---------------------------------------------------------------- start-up
 
 
-def worker_enabled(app: FastAPI, env: Mapping[str, str]) -> bool:
-    if getattr(app.state, "async_worker", True) is False:
-        return False
-    value = (env.get("CUNGUAN_ASYNC_WORKER") or "on").strip().lower()
-    if value not in ("on", "off", "1", "0", "true", "false"):
-        raise ValueError(f"CUNGUAN_ASYNC_WORKER must be on or off (got {value!r})")
-    return value in ("on", "1", "true")
-
-
 def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = (env.get(name) or "").strip()
     try:
@@ -68,29 +58,16 @@ def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high
 
 def install(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
     """Run the ASYNC_TRANSACTION runner between start-up and shutdown (settings read now)."""
-    from cunguan.api.lanmao.user_handlers import AppClock
-
     env = os.environ if env is None else env
     threads = _int_setting(env, "CUNGUAN_ASYNC_THREADS", 1, 1, async_runner.MAX_THREADS)
     chunk = _int_setting(env, "CUNGUAN_ASYNC_CHUNK", async_runner.DEFAULT_CHUNK, 1, async_runner.MAX_CHUNK)
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        stop = None
-        if worker_enabled(a, env):
-            def executor(conn, clock, platform_no, items):  # looked up per chunk: tests may set it late
-                chosen = getattr(a.state, "async_executor", None) or async_runner.execute_chunk
-                return chosen(conn, clock, platform_no, items)
+    def start(a: FastAPI) -> background.Stop:
+        def executor(conn, clock, platform_no, items):  # looked up per chunk: tests may set it late
+            chosen = getattr(a.state, "async_executor", None) or async_runner.execute_chunk
+            return chosen(conn, clock, platform_no, items)
 
-            stop = async_runner.start_background(a.state.engine, AppClock(a), threads=threads, executor=executor,
-                                                 chunk_size=chunk)
-            log.info("async transaction runner started (%d threads, chunks of %d)", threads, chunk)
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            if stop is not None:
-                await run_in_threadpool(stop)
+        return async_runner.start_background(a.state.engine, background.AppClock(a), threads=threads,
+                                             executor=executor, chunk_size=chunk)
 
-    app.router.lifespan_context = lifespan
+    background.run_during_lifespan(app, env, "async", start)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
+from cunguan.api import background
 from cunguan.api.lanmao.context import ServiceContext
 from cunguan.api.lanmao.registry import Registry
-from cunguan.api.lanmao.user_handlers import AppClock
 from cunguan.custody import money_runtime, recharges, withdrawals
 from cunguan.custody.user_catalog import build_request, result_fields
 from cunguan.db.tx import run_in_transaction
@@ -68,23 +66,9 @@ def install_runtime(app: FastAPI, env: Mapping[str, str] | None = None) -> money
     (unless `CUNGUAN_MONEY_WORKER=off` or `app.state.money_worker = False`)."""
     env = os.environ if env is None else env
     runtime = money_runtime.set_runtime(app.state.engine, money_runtime.MoneyRuntime(
-        app.state.engine, AppClock(app), own_bank_code=money_runtime.own_bank_from_env(env)))
+        app.state.engine, background.AppClock(app), own_bank_code=money_runtime.own_bank_from_env(env)))
     app.state.money_runtime = runtime
     interval = float(env.get("CUNGUAN_MONEY_INTERVAL_S") or 1.0)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        stop = None
-        if money_runtime.worker_enabled(a, env):
-            stop = money_runtime.start_background(runtime, interval_s=interval)
-            log.info("money worker started (every %.2fs when idle)", interval)
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            if stop is not None:
-                await run_in_threadpool(stop)
-
-    app.router.lifespan_context = lifespan
+    background.run_during_lifespan(app, env, "money",
+                                   lambda a: money_runtime.start_background(runtime, interval_s=interval))
     return runtime

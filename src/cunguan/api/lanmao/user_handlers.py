@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
 
+from cunguan.api import background
 from cunguan.api.lanmao import builtin
 from cunguan.api.lanmao.context import ServiceContext
 from cunguan.api.lanmao.registry import Registry
-from cunguan.clock import Clock
 from cunguan.custody import card_verifier, platforms, user_catalog, user_services
 from cunguan.custody.roles import SYSTEM_USER_PREFIX
 
@@ -96,26 +94,6 @@ def verifier_from_env(env: Mapping[str, str]) -> card_verifier.CardVerifier | No
     raise ValueError(f"CUNGUAN_CARD_VERIFIER must be simulator, simulator-strict or none (got {kind!r})")
 
 
-def worker_enabled(app: FastAPI, env: Mapping[str, str]) -> bool:
-    if getattr(app.state, "notify_worker", True) is False:
-        return False
-    value = (env.get("CUNGUAN_NOTIFY_WORKER") or "on").strip().lower()
-    if value not in ("on", "off", "1", "0", "true", "false"):
-        raise ValueError(f"CUNGUAN_NOTIFY_WORKER must be on or off (got {value!r})")
-    return value in ("on", "1", "true")
-
-
-class AppClock(Clock):
-    """The app's clock (`app.state.clock`, which tests may set or move), else the wall clock."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-
-    def now(self):
-        clock = getattr(self.app.state, "clock", None)
-        return clock.now() if clock is not None else super().now()
-
-
 def install_runtime(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
     """Configure the card verifier now; run the delivery worker between start-up and shutdown."""
     env = os.environ if env is None else env
@@ -123,26 +101,15 @@ def install_runtime(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
         card_verifier.configure(verifier_from_env(env))
     threads = int(env.get("CUNGUAN_NOTIFY_THREADS") or 2)
     poll_s = min(60.0, max(0.01, float(env.get("CUNGUAN_NOTIFY_POLL_S") or 1.0)))
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        stop = None
-        if worker_enabled(a, env):
-            from cunguan.notify.worker import start_background
+    def start(a: FastAPI) -> background.Stop:
+        from cunguan.notify.worker import start_background
 
-            engine, settings = a.state.engine, getattr(a.state, "settings", None)
+        engine, settings = a.state.engine, getattr(a.state, "settings", None)
 
-            def sign(data: bytes) -> str:
-                return platforms.bank_signer(engine, settings)(data)
+        def sign(data: bytes) -> str:
+            return platforms.bank_signer(engine, settings)(data)
 
-            stop = start_background(engine, sign, AppClock(a), threads=threads, poll_interval_s=poll_s)
-            log.info("notification delivery worker started (%d threads)", threads)
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            if stop is not None:
-                await run_in_threadpool(stop)
+        return start_background(engine, sign, background.AppClock(a), threads=threads, poll_interval_s=poll_s)
 
-    app.router.lifespan_context = lifespan
+    background.run_during_lifespan(app, env, "notify", start)
