@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import zipfile
 
+import checkfiles_builder as builder  # tests/support
+
 from cunguan.custody import check_files
 from cunguan.db import ledger_audit
-
-from .conftest import builder
 
 TYPES = ("RECHARGE", "WITHDRAW", "COMMISSION", "TRANSACTION", "BACKROLL_RECHARGE")
 

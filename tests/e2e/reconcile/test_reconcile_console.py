@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import checkfiles_builder as builder  # tests/support
 import pytest
 from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect
@@ -18,8 +19,6 @@ from cunguan.db.tables.ledger import postings
 from cunguan.db.tables.reconcile import reconcile_adjustments, reconcile_differences
 from cunguan.db.tx import run_in_transaction
 from cunguan.reconcile import daily, statements
-
-from .conftest import builder
 
 PASSWORD = "reconcile-pass-1"
 P1 = builder.P1

@@ -3,26 +3,10 @@ postings stamped by the test clock, the first invariant and the ledger audit che
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import checkfiles_builder as builder  # tests/support (pytest `pythonpath`)
 import pytest
 
 from cunguan.db import ledger_audit
-
-
-def load_builder():
-    name = "cunguan_tests_checkfiles_builder"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("checkfiles_builder.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-builder = load_builder()
 
 
 @pytest.fixture

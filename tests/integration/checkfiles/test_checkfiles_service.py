@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import zipfile
 
+import checkfiles_builder as builder  # tests/support
 import pytest
 from sqlalchemy import func, select
 
@@ -14,8 +15,6 @@ from cunguan.custody.errors import CustodyError
 from cunguan.db.tables.custody_users import custody_requests
 from cunguan.db.tables.reconcile import custody_checkfile_confirms
 from cunguan.db.tx import run_in_transaction
-
-from .conftest import builder
 
 P1 = builder.P1
 ALL_TYPES = [{"fileType": t} for t in ("RECHARGE", "WITHDRAW", "COMMISSION", "TRANSACTION", "BACKROLL_RECHARGE")]

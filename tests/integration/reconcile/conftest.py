@@ -1,33 +1,16 @@
 """Reconciliation integration fixtures: the check-file tests' `CustodyDay` builder (loaded from
-tests/integration/checkfiles/checkfiles_builder.py), console operators for the four-eyes adjustments,
+tests/support/checkfiles_builder.py), console operators for the four-eyes adjustments,
 and the ledger audit after each test."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import checkfiles_builder as builder  # tests/support (pytest `pythonpath`)
 import pytest
 from argon2 import PasswordHasher
 
 from cunguan.console import operators
 from cunguan.db import ledger_audit
 from cunguan.db.tx import run_in_transaction
-
-
-def load_builder():
-    name = "cunguan_tests_checkfiles_builder"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "checkfiles" / "checkfiles_builder.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-builder = load_builder()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ in one transaction with the approval and the resolved difference; once."""
 
 from __future__ import annotations
 
+import checkfiles_builder as builder  # tests/support
 import pytest
 from sqlalchemy import func, select
 
@@ -13,8 +14,6 @@ from cunguan.db.tables.console import console_actions
 from cunguan.db.tables.ledger import postings
 from cunguan.db.tables.reconcile import reconcile_adjustments, reconcile_differences
 from cunguan.reconcile import adjustments, daily, statements
-
-from .conftest import builder
 
 P1 = builder.P1
 

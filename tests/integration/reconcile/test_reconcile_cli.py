@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 
+import checkfiles_builder as builder  # tests/support
 from typer.testing import CliRunner
 
 from cunguan.cli import app
 from cunguan.cli import reconcile as reconcile_cli
 from cunguan.db.tables.reconcile import reconcile_runs
 from cunguan.payments.settlement import write_file
-
-from .conftest import builder
 
 P1 = builder.P1
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import checkfiles_builder as builder  # tests/support
 import pytest
 from sqlalchemy import func, select
 
 from cunguan.db.tables.reconcile import reconcile_differences, reconcile_runs
 from cunguan.reconcile import daily, report, statements
-
-from .conftest import builder
 
 P1 = builder.P1
 
