@@ -4,21 +4,8 @@ account (test-only), balances read from the ledger."""
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-
 import pytest
-
-from cunguan.clock import Clock
-from cunguan.custody import platforms, user_store, users
-from cunguan.custody.sample_identities import make_card, make_prc_id
-from cunguan.db import ledger_audit, ledger_store
-from cunguan.db.tables.ledger import accounts
-from cunguan.db.tx import run_in_transaction
-from cunguan.ledger.ops import Transfer
-from cunguan.money import parse_yuan
-
-PLATFORM_NO = "6000000001"
+from custody_world import PLATFORM_NO, World  # tests/support
 
 
 @pytest.fixture(autouse=True)
@@ -29,60 +16,6 @@ def _cheap_argon2(fast_hasher):
 @pytest.fixture
 def client(make_lanmao_platform):
     return make_lanmao_platform(PLATFORM_NO)
-
-
-class World:
-    def __init__(self, engine, bank) -> None:
-        self.engine, self.bank = engine, bank
-        self.seq = itertools.count(1)
-        self.funded_fen = 0
-
-    def register(self, user_no: str, *, role: str = "INVESTOR", auth_list: str | None = None,
-                 fund: str | int | None = None) -> str:
-        n = next(self.seq)
-        name, id_no, mobile = "钱七", make_prc_id(dt.date(1988, 3, 4), seq=500 + n), f"136{n:08d}"
-        card = make_card(serial=8000 + n)
-        self.bank.add_card(card, real_name=name, id_card_no=id_no, mobile=mobile)
-        req = users.PersonalRegisterRequest(
-            request_no=f"SEED-{user_no}", platform_user_no=user_no, user_role=role, real_name=name, id_card_no=id_no,
-            bankcard_no=card, mobile=mobile, password="abc12345", auth_list=auth_list,
-            fail_time="20291231" if auth_list else None)
-        run_in_transaction(self.engine, lambda c: users.personal_register(c, Clock(), PLATFORM_NO, req))
-        if fund is not None:
-            self.fund(user_no, fund)
-        return user_no
-
-    def account(self, user_no: str) -> int:
-        code = platforms.system_account_code(PLATFORM_NO, user_no) if user_no.startswith("SYS_GENERATE_") \
-            else user_store.ledger_code(PLATFORM_NO, user_no)
-        with self.engine.connect() as conn:
-            return ledger_store.account_ids(conn, [code])[code]
-
-    def fund(self, user_no: str, yuan: str | int) -> None:
-        n = next(self.seq)
-        with self.engine.connect() as conn:
-            code = platforms.custody_account_code(PLATFORM_NO)
-            cash = ledger_store.account_ids(conn, [code])[code]
-        op = Transfer(cash, self.account(user_no), parse_yuan(str(yuan)), "TEST_FUND", f"plans-fund-{n}")
-        run_in_transaction(self.engine, lambda conn: ledger_store.apply(conn, [op]))
-        self.funded_fen += parse_yuan(str(yuan))
-
-    def balance(self, user_no: str) -> tuple[int, int]:
-        with self.engine.connect() as conn:
-            return ledger_store.get_balance(conn, self.account(user_no))
-
-    def audit_clean(self) -> None:
-        assert ledger_audit.audit(self.engine) == []
-
-    def sums_consistent(self) -> None:
-        """Σ of every account but the custody cash account = what was funded; 0 ≤ frozen ≤ balance."""
-        with self.engine.connect() as conn:
-            code = platforms.custody_account_code(PLATFORM_NO)
-            cash = ledger_store.account_ids(conn, [code])[code]
-            rows = conn.execute(accounts.select()).mappings().all()
-        assert sum(r["balance_fen"] for r in rows if r["id"] != cash) == self.funded_fen
-        assert sum(r["balance_fen"] for r in rows) == 0
-        assert all(0 <= r["frozen_fen"] <= r["balance_fen"] for r in rows if r["id"] != cash)
 
 
 @pytest.fixture
