@@ -2,6 +2,7 @@
 
     python benchmarks/migration_gen.py DIR --users 1000000                 # write users.csv + balances.csv
     python benchmarks/migration_gen.py DIR --users 200000 --run [--db URL] # … then import into a fresh DB
+    python benchmarks/migration_gen.py DIR --users 20000 --projects 10000 --run  # … with projects + shares
 
 Every user is valid (PRC ID of an adult, debit card on a quick-pay BIN, mobile), with a balance of
 1.00-100.00 yuan; the transfer amount is printed (and used by --run). Rows are written as they are
@@ -55,6 +56,26 @@ def generate(directory: Path, users: int) -> int:
     return total
 
 
+HOLDERS_PER_PROJECT = 10
+
+
+def generate_projects(directory: Path, projects: int, users: int) -> None:
+    """projects.csv + shares.csv: project j is borrowed by user j and held by the next ten users, 100.00
+    yuan each (amount 1000.00), so every project is created in custody."""
+    assert users > HOLDERS_PER_PROJECT, "need more users than holders per project"
+    with open(directory / "projects.csv", "w", encoding="utf-8", newline="") as pf, \
+            open(directory / "shares.csv", "w", encoding="utf-8", newline="") as sf:
+        pw, sw = csv.writer(pf, lineterminator="\n"), csv.writer(sf, lineterminator="\n")
+        pw.writerow(["projectNo", "borrowerPlatformUserNo", "projectName", "projectAmount", "annualInterestRate",
+                     "repaymentWay", "projectPeriod"])
+        sw.writerow(["projectNo", "platformUserNo", "share"])
+        for j in range(projects):
+            project_no = f"MP{j:08d}"
+            pw.writerow([project_no, f"M{j % users:08d}", "存量标的", "1000.00", "0.08", "ONE_TIME_SERVICING", "365"])
+            for k in range(1, HOLDERS_PER_PROJECT + 1):
+                sw.writerow([project_no, f"M{(j + k) % users:08d}", "100.00"])
+
+
 def run(directory: Path, db: str | None, transfer_fen: int) -> dict:
     from cunguan.client import signing
     from cunguan.clock import Clock
@@ -81,6 +102,10 @@ def run(directory: Path, db: str | None, transfer_fen: int) -> dict:
     elapsed = time.perf_counter() - started
     return {"files": [(f.file_name, f.status, f.accepted, f.rejected) for f in result.files],
             "seconds": round(elapsed, 1), "users_done_s": round(marks.get("users.csv", 0), 1),
+            "balances_done_s": round(marks.get("balances.csv", 0), 1),
+            "projects_staged_s": round(marks.get("projects.csv", 0), 1),
+            "shares_staged_s": round(marks.get("shares.csv", 0), 1),
+            "projects_created_s": round(marks.get(importer.CUSTODY_PROJECTS, 0), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
@@ -88,11 +113,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--projects", type=int, default=0, help="also write projects.csv + shares.csv "
+                        f"({HOLDERS_PER_PROJECT} holders each)")
     parser.add_argument("--run", action="store_true", help="import the generated files into a fresh database")
     parser.add_argument("--db", help="database URL for --run (default: DIR/bench.sqlite3)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     total = generate(args.directory, args.users)
+    if args.projects:
+        generate_projects(args.directory, args.projects, args.users)
     print(json.dumps({"generated_users": args.users, "transfer_yuan": f"{total // 100}.{total % 100:02d}",
                       "generate_s": round(time.perf_counter() - t0, 1)}), flush=True)
     if args.run:

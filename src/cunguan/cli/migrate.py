@@ -2,7 +2,8 @@
 
 - `import DIR --platform-no N [--transfer-amount YUAN] [--report FILE]` imports users.csv, then
   balances.csv (which must total the platform's transfer), projects.csv and shares.csv, streaming, in
-  chunks; shows a progress bar and a summary; writes the report CSV of every rejected or flagged row
+  chunks, then creates the staged projects with their holders' shares in custody ("custody projects"
+  in the summary); shows a progress bar and a summary; writes the report CSV of every rejected or flagged row
   (default DIR/migration-report.csv). Running it again is safe: imported files are recognised by
   their digest, an interrupted import resumes. Exit code 1 when anything was refused.
 - `review --platform-no N --user U --decision PASSED|REFUSED --operator ID` decides an imported user

@@ -20,6 +20,15 @@ Decisions where the spec is silent:
   a claim made offline; it then requires `extend.originalContractNo` (original loan contract number)
   and `extend.disbursementRecordNo` (the disbursement record), both text ≤ 50. Such a project reports
   `projectProperties` STOCK (存量), every other NEW. The whole `extend` object is stored (≤ 4000 chars).
+- Migrated projects (存量迁移, custody.md "Migration of existing platforms"): `import_project`, called
+  only by the migration importer, creates a project whose money was lent before custody: status
+  REPAYING (ever_repaying), `project_properties` STOCK with `exchange_asset` false (that pair is what
+  marks a migrated project; an exchange asset is STOCK with `exchange_asset` true), `loan_fen` = the
+  principal its holders still hold (Σ imported shares, so that REPAYING → FINISH works once it is all
+  repaid), `projectAmount` as the platform declared it, type STANDARDPOWDER, and `request_no`
+  `MIGP{run}-{line}` (not a platform requestNo: it is not claimed in the request register). No money
+  moves: the borrower's and holders' money came with balances.csv. From then on REPAYMENT,
+  COMPENSATORY, DEBENTURE_SALE and CREDIT_ASSIGNMENT treat it like any released project.
 - Accumulators of QUERY_PROJECT_INFORMATION: `loanAmount` = released to the borrower by TENDER trades;
   `repaymentAmount` = principal repaid to holders by REPAYMENT details (amount − income);
   `income` = interest (income) repaid to holders; `tenderAmount` = what has been raised: bids still
@@ -187,6 +196,35 @@ def establish_project(conn: Connection, clock: Clock, platform_no: str, req: Map
     out = {"requestNo": request_no, "projectNo": project_no, "projectStatus": "COLLECTING"}
     requests.record(conn, platform_no, request_no, borrower_no, out)
     return out
+
+
+# ---------------------------------------------------------------- migrated projects
+
+MIGRATED_PROJECT_TYPE = "STANDARDPOWDER"
+
+
+def import_project(conn: Connection, now_us: int, *, platform_no: str, project_no: str, borrower_user_no: str,
+                   project_name: str, project_amount_fen: int, loan_fen: int, annual_interest_rate: str,
+                   repayment_way: str, project_period: int | None, request_no: str) -> int:
+    """Create a migrated project (see the module docstring), REPAYING with `loan_fen` already lent.
+    The caller (the migration importer) checked the borrower and the shares; the table's CHECKs hold
+    `0 < loan_fen <= project_amount_fen`. Returns the project id."""
+    assert 0 < loan_fen <= project_amount_fen, "a migrated project lends its holders' principal, within its amount"
+    assert repayment_way in REPAYMENT_WAYS, repayment_way
+    parse_rate(annual_interest_rate)
+    values = dict(
+        platform_no=platform_no, project_no=project_no, borrower_user_no=borrower_user_no,
+        project_name=project_name[:300], project_description=None, project_type=MIGRATED_PROJECT_TYPE,
+        project_period=project_period, annual_interest_rate=annual_interest_rate, repayment_way=repayment_way,
+        project_properties="STOCK", exchange_asset=False, extend_json=None, status="REPAYING", ever_repaying=True,
+        project_amount_fen=project_amount_fen, loan_fen=loan_fen, tender_frozen_fen=0, repaid_principal_fen=0,
+        income_fen=0, compensated_fen=0, compensation_repaid_fen=0, request_no=request_no, created_us=now_us,
+        updated_us=now_us)
+    return int(conn.execute(custody_projects.insert().values(**values)).inserted_primary_key[0])
+
+
+def is_migrated(project: Mapping[str, Any]) -> bool:
+    return project["project_properties"] == "STOCK" and not project["exchange_asset"]
 
 
 # ---------------------------------------------------------------- MODIFY_PROJECT

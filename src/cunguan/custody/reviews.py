@@ -74,7 +74,24 @@ def _resp_data(user: User, service_name: str, remark: str | None) -> dict:
 
 def review_user(conn: Connection, clock: Clock, platform_no: str, platform_user_no: str, *, operator_id: str,
                 decision: str, remark: str | None = None) -> ReviewResult:
-    """Decide a user in AUDIT; any other state is refused (a decision is taken once)."""
+    """Decide a user in AUDIT; any other state is refused (a decision is taken once). The one entry of
+    the console and `cunguan users review`: a user imported by migration is decided by
+    `stocked_users.review_stocked_user` (which keeps an imported user with an invalid card blocked
+    and records the migration state), every other user by `decide_user`."""
+    from cunguan.custody import stocked_users  # stocked_users builds on this module
+
+    check_platform_no(platform_no)
+    user = get_user(conn, platform_no, req_text(platform_user_no, "platformUserNo"), for_update=True)
+    if stocked_users.migration_state(conn, user) is not None:
+        return stocked_users.review_stocked_user(conn, clock, platform_no, user.platform_user_no,
+                                                 operator_id=operator_id, decision=decision, remark=remark)
+    return decide_user(conn, clock, platform_no, platform_user_no, operator_id=operator_id, decision=decision,
+                       remark=remark)
+
+
+def decide_user(conn: Connection, clock: Clock, platform_no: str, platform_user_no: str, *, operator_id: str,
+                decision: str, remark: str | None = None) -> ReviewResult:
+    """The decision itself, for any user in AUDIT (callers: `review_user`, `review_stocked_user`)."""
     check_platform_no(platform_no)
     user_no = req_text(platform_user_no, "platformUserNo")
     operator = req_text(operator_id, "operatorId")

@@ -1,6 +1,7 @@
 """Shares (债权份额): who holds how much principal of a project, and how much of it is locked on sale.
 
-A TENDER release gives each investor a share equal to the principal released from their bid; a
+A TENDER release gives each investor a share equal to the principal released from their bid (a
+migrated project's shares come from the migration importer, `import_holdings`); a
 REPAYMENT (principal = amount − income) or a direct COMPENSATORY reduces the holder's share; a credit
 assignment or an indirect compensation moves share from holder to buyer / compensator. Every change
 runs under the project's row lock (taken first by the caller), so rows of one project change one
@@ -57,6 +58,17 @@ def apply_deltas(conn: Connection, platform_no: str, project_no: str, existing: 
             updated_us=now_us), updates)
     if inserts:
         conn.execute(custody_shares.insert(), inserts)
+
+
+def import_holdings(conn: Connection, platform_no: str, project_no: str, holdings: Mapping[str, int],
+                    now_us: int) -> None:
+    """The holders' shares of a migrated project (`projects.import_project`), one row each, unlocked:
+    from then on they are repaid, compensated and sold exactly like shares from a TENDER release.
+    Holders are new to the project (the unique holding constraint refuses a second row)."""
+    assert holdings and all(v > 0 for v in holdings.values()), "imported shares are positive"
+    conn.execute(custody_shares.insert(), [
+        dict(platform_no=platform_no, project_no=project_no, holder_user_no=holder, principal_fen=fen, locked_fen=0,
+             created_us=now_us, updated_us=now_us) for holder, fen in sorted(holdings.items())])
 
 
 def project_holdings(conn: Connection, platform_no: str, project_no: str) -> dict[str, tuple[int, int]]:

@@ -280,7 +280,7 @@ def review_stocked_user(conn: Connection, clock: Clock, platform_no: str, user_n
     if state["state"] != AUDIT:
         raise WrongState(f"platformUserNo is not waiting for review (migration state {state['state']})",
                          field="platformUserNo")
-    result = reviews.review_user(conn, clock, platform_no, user_no, operator_id=operator_id, decision=decision,
+    result = reviews.decide_user(conn, clock, platform_no, user_no, operator_id=operator_id, decision=decision,
                                  remark=remark)
     now_us = requests.clock_us(clock)
     if decision == "PASSED":

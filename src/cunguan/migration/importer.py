@@ -14,8 +14,9 @@ their postings) together with the run's checkpoint (the last line done) and coun
 - two importers on one run cannot both apply a chunk: the checkpoint update is conditional on the
   checkpoint it started from.
 
-Users (cleaning.py decides accept / flag / reject) are created with the user store
-(`user_store.create_user`: custody user row + ledger account `U:{platform}:{user}`), DEACTIVATED with
+Users (cleaning.py decides accept / flag / reject) are created with the user store, a chunk at a time
+(`user_store.create_users`: custody user rows + ledger accounts `U:{platform}:{user}` in a fixed number
+of statements per chunk), DEACTIVATED with
 `is_import_user_activate = false`, accessType NOT_AUTH and auditStatus PASSED (no review is pending
 until activation; the CHECK constraint has no "not yet" value), no requestNo, no password, and a
 `migration_users` row with the card's validity, quick-pay availability and the review flag.
@@ -32,9 +33,22 @@ imported (rejected by cleaning) therefore refuses the whole balances import: the
 that user first (or moves the balance), then imports again. A zero balance is accepted and moves
 nothing.
 
-Projects and shares are parsed, validated and staged (`migration_projects`, `migration_shares`) for
-the projects room: `staged_shares(conn, platform_no, run_id)`. A project's borrower and a share's
-holder must be users of the platform; the shares of a project may not exceed its amount.
+Projects and shares are parsed, validated and staged (`migration_projects`, `migration_shares`;
+`staged_shares(conn, platform_no, run_id)` reads them back), then created in custody for real
+(`create_projects`, after every shares file). Staging checks rows: a project needs a borrower who is a
+user of the platform, an annualInterestRate and a repaymentWay; a share row needs a staged project, a
+holder who is a user of the platform, one row per holder, and the project's shares may not exceed its
+amount. Creation is per project, all or nothing: a project with any share row rejected for
+USER_NOT_IMPORTED, DUPLICATE_SHARE or SHARES_EXCEED_PROJECT is rejected as a whole (reasonCode
+PROJECT_REJECTED on its projects.csv line, so no holder silently loses a claim), as is a project with no
+share at all (NO_SHARES) or whose projectNo already exists in custody (PROJECT_EXISTS); every other
+project becomes a custody project (`projects.import_project`: REPAYING, projectProperties STOCK, loan =
+Σ shares) with one share row per holder (`shares.import_holdings`). A project-level rejection is final
+for the migration (a later share row for it, or for a project already created, is rejected
+PROJECT_CLOSED). Creation streams the staged projects by id in chunks of `chunk_rows` projects, one
+transaction per chunk; what is done is visible in custody itself (the project exists with request_no
+`MIGP{run}-{line}`, or it has its project-level issue), so a re-run or a resumed run skips it and nothing
+is created twice.
 
 Every rejected or flagged row is a `migration_issues` row; the report CSV (`report_path`) lists them
 with the reason: file, line, platformUserNo, outcome, reasonCode, reason.
@@ -54,9 +68,11 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, u
 from sqlalchemy.engine import Connection, Engine
 
 from cunguan.clock import Clock
-from cunguan.custody import platforms, requests
-from cunguan.custody.user_store import create_user, find_user
+from cunguan.custody import platforms, projects, requests, shares
+from cunguan.custody.errors import CustodyError
+from cunguan.custody.user_store import NewUser, create_users, find_user
 from cunguan.db import ledger_store
+from cunguan.db.tables.custody_trades import custody_projects
 from cunguan.db.tables.custody_users import custody_requests, custody_users
 from cunguan.db.tables.migration import (
     migration_balances,
@@ -212,12 +228,15 @@ def _issue_row(run_id: int, line_no: int, user_no: str | None, issue: Issue) -> 
 
 
 def _report_run(engine: Engine, report: Report, file_name: str, run_id: int) -> None:
-    """Stream the run's issues into the report (also for a run imported earlier)."""
+    """Stream the run's issues into the report (also for a run imported earlier); project-level
+    rejections are reported by `create_projects`, once per import."""
     table = migration_issues.c
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_deferred=True, stream_results=True, yield_per=CHUNK_ROWS)
         rows = conn.execute(select(table.line_no, table.platform_user_no, table.outcome, table.reason_code,
-                                   table.reason).where(table.run_id == run_id).order_by(table.line_no, table.id))
+                                   table.reason).where(table.run_id == run_id,
+                                                       table.reason_code.not_in(PROJECT_CODES))
+                            .order_by(table.line_no, table.id))
         for line_no, user_no, outcome, code, reason in rows:
             report.write(file_name, line_no, user_no, outcome, code, reason)
         conn.rollback()
@@ -254,7 +273,7 @@ def _users_chunk(conn: Connection, clock: Clock, platform_no: str, run: dict, ch
     now = _now(clock)
     today = clock.beijing_date()
     issues: list[dict[str, Any]] = []
-    created: list[int] = []
+    new_users: list[NewUser] = []
     states: list[dict[str, Any]] = []
     accepted = flagged = rejected = 0
     verdicts = [(row, cleaning.clean_user(row.values, today)) for row in chunk]
@@ -278,16 +297,15 @@ def _users_chunk(conn: Connection, clock: Clock, platform_no: str, run: dict, ch
                                         "(ID numbers are unique per platform)")))
             rejected += 1
             continue
-        user = create_user(
-            conn, now, platform_no=platform_no, platform_user_no=user_no, user_type=verdict.user_type,
-            user_role=verdict.user_role, name=verdict.name, id_card_type=verdict.id_card_type,
-            id_card_no=verdict.id_card_no, personal_id_unique=verdict.user_type == "PERSONAL", mobile=verdict.mobile,
+        new_users.append(NewUser(
+            platform_user_no=user_no, user_type=verdict.user_type, user_role=verdict.user_role, name=verdict.name,
+            id_card_type=verdict.id_card_type, id_card_no=verdict.id_card_no,
+            personal_id_unique=verdict.user_type == "PERSONAL", mobile=verdict.mobile,
             bankcard_no=verdict.bankcard_no, bankcode=verdict.bankcode, access_type="NOT_AUTH",
-            audit_status="PASSED", active_status="DEACTIVATED", request_no=None)
+            audit_status="PASSED", active_status="DEACTIVATED"))
         existing.add(user_no)
         holders[verdict.id_card_no] = user_no
-        created.append(user.id)
-        states.append(dict(user_id=user.id, platform_no=platform_no, platform_user_no=user_no, run_id=run["id"],
+        states.append(dict(platform_no=platform_no, platform_user_no=user_no, run_id=run["id"],
                            line_no=row.line_no, id_key=verdict.id_card_no, card_valid=verdict.card_valid,
                            quick_pay=verdict.quick_pay, review_required=verdict.review_required, state="IMPORTED",
                            blocked=False, card_changed=False, updated_us=now))
@@ -297,9 +315,10 @@ def _users_chunk(conn: Connection, clock: Clock, platform_no: str, run: dict, ch
             flagged += 1
         else:
             accepted += 1
-    if created:
-        conn.execute(update(custody_users).where(custody_users.c.id.in_(created))
-                     .values(is_import_user_activate=False))
+    if new_users:
+        ids = create_users(conn, now, platform_no, new_users, is_import_user_activate=False)
+        for state in states:
+            state["user_id"] = ids[state["platform_user_no"]]
         conn.execute(migration_users.insert(), states)
     if issues:
         conn.execute(migration_issues.insert(), issues)
@@ -524,6 +543,15 @@ def import_balances(engine: Engine, clock: Clock, path: Path, platform_no: str, 
 # ---------------------------------------------------------------- projects and shares
 
 
+def _rate_problem(rate: str | None) -> str | None:
+    """Why custody would not take this annualInterestRate (the same rule as ESTABLISH_PROJECT)."""
+    try:
+        projects.parse_rate(rate, "annualInterestRate")
+    except CustodyError as exc:
+        return exc.message
+    return None
+
+
 def _projects_chunk(conn: Connection, platform_no: str, run: dict, chunk: list[formats.Row], from_line: int) -> None:
     issues: list[dict[str, Any]] = []
     accepted = rejected = 0
@@ -541,6 +569,11 @@ def _projects_chunk(conn: Connection, platform_no: str, run: dict, chunk: list[f
         elif conn.execute(select(mp.id).where(mp.platform_no == platform_no,
                                               mp.project_no == verdict.project_no)).first() is not None:
             problem = Issue(REJECT, "DUPLICATE_PROJECT", "projectNo was already staged for this platform")
+        elif verdict.annual_rate is None or verdict.repayment_way is None:
+            problem = Issue(REJECT, "MISSING_DATA", "annualInterestRate and repaymentWay are required to create the "
+                                                    "custody project")
+        elif _rate_problem(verdict.annual_rate) is not None:
+            problem = Issue(REJECT, "INVALID_DATA", _rate_problem(verdict.annual_rate) or "")
         if problem is not None:
             issues.append(_issue_row(run["id"], row.line_no, user_no, problem))
             rejected += 1
@@ -557,41 +590,75 @@ def _projects_chunk(conn: Connection, platform_no: str, run: dict, chunk: list[f
 
 
 def _shares_chunk(conn: Connection, platform_no: str, run: dict, chunk: list[formats.Row], from_line: int) -> None:
+    """Stage a chunk of share rows with a fixed number of reads (projects, closed projects, holders,
+    staged holdings and totals of the chunk's projects) and one insert, checking rows in file order
+    against what the chunk has accepted so far. A row that passes every own check but belongs to a
+    project already created or refused (also by an earlier line of this file) is PROJECT_CLOSED."""
     issues: list[dict[str, Any]] = []
     accepted = rejected = 0
-    mp, ms = migration_projects.c, migration_shares.c
-    for row in chunk:
-        verdict = cleaning.clean_share(row.values)
+    mp, ms, mi, cp, cu = (migration_projects.c, migration_shares.c, migration_issues.c, custody_projects.c,
+                          custody_users.c)
+    verdicts = [(row, cleaning.clean_share(row.values)) for row in chunk]
+    good = [v for _, v in verdicts if not isinstance(v, Issue)]
+    nos = list({v.project_no for v in good})
+    holders = list({v.holder_user_no for v in good})
+    staged = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(select(
+        mp.project_no, mp.project_amount_fen, mp.run_id, mp.line_no).where(
+        mp.platform_no == platform_no, mp.project_no.in_(nos)))} if nos else {}
+    closed: set[str] = set()
+    if staged:
+        closed.update(r[0] for r in conn.execute(select(cp.project_no).where(cp.platform_no == platform_no,
+                                                                            cp.project_no.in_(list(staged)))))
+        pairs = {(run_id, line_no): no for no, (_, run_id, line_no) in staged.items()}
+        closed.update(pairs[(int(r[0]), int(r[1]))] for r in conn.execute(select(mi.run_id, mi.line_no).where(
+            mi.run_id.in_({k[0] for k in pairs}), mi.line_no.in_({k[1] for k in pairs}),
+            mi.reason_code.in_(PROJECT_CODES))) if (int(r[0]), int(r[1])) in pairs)
+    users = {r[0] for r in conn.execute(select(cu.platform_user_no).where(
+        cu.platform_no == platform_no, cu.platform_user_no.in_(holders)))} if holders else set()
+    taken = {(r[0], r[1]) for r in conn.execute(select(ms.project_no, ms.holder_user_no).where(
+        ms.platform_no == platform_no, ms.project_no.in_(list(staged)), ms.holder_user_no.in_(holders)))} \
+        if staged and holders else set()
+    held = {r[0]: int(r[1]) for r in conn.execute(select(ms.project_no, func.sum(ms.share_fen)).where(
+        ms.platform_no == platform_no, ms.project_no.in_(list(staged))).group_by(ms.project_no))} if staged else {}
+    inserts: list[dict[str, Any]] = []
+    for row, verdict in verdicts:
         user_no = row.get("platformUserNo") or None
         if isinstance(verdict, Issue):
             issues.append(_issue_row(run["id"], row.line_no, user_no, verdict))
             rejected += 1
             continue
-        project = conn.execute(select(mp.project_amount_fen).where(
-            mp.platform_no == platform_no, mp.project_no == verdict.project_no)).first()
+        project = staged.get(verdict.project_no)
+        total = held.get(verdict.project_no, 0) + verdict.share_fen
         problem = None
         if project is None:
             problem = Issue(REJECT, "UNKNOWN_PROJECT", "projectNo is not a staged project of this platform")
-        elif find_user(conn, platform_no, verdict.holder_user_no) is None:
+        elif verdict.holder_user_no not in users:
             problem = Issue(REJECT, "USER_NOT_IMPORTED", "the holder is not a user of this platform")
-        elif conn.execute(select(ms.id).where(ms.platform_no == platform_no, ms.project_no == verdict.project_no,
-                                              ms.holder_user_no == verdict.holder_user_no)).first() is not None:
+        elif (verdict.project_no, verdict.holder_user_no) in taken:
             problem = Issue(REJECT, "DUPLICATE_SHARE", "this holder already has a staged share of the project")
-        else:
-            held = conn.execute(select(func.coalesce(func.sum(ms.share_fen), 0)).where(
-                ms.platform_no == platform_no, ms.project_no == verdict.project_no)).scalar_one()
-            if int(held) + verdict.share_fen > int(project[0]):
-                problem = Issue(REJECT, "SHARES_EXCEED_PROJECT", (
-                    f"shares would total {format_yuan(int(held) + verdict.share_fen)} yuan, above the project "
-                    f"amount {format_yuan(int(project[0]))} yuan"))
+        elif total > project[0]:
+            problem = Issue(REJECT, "SHARES_EXCEED_PROJECT", (
+                f"shares would total {format_yuan(total)} yuan, above the project amount "
+                f"{format_yuan(project[0])} yuan"))
+        elif verdict.project_no in closed:
+            problem = Issue(REJECT, "PROJECT_CLOSED", "the project was already created in custody or refused (see "
+                                                      "its projects.csv line): its shares cannot change any more")
         if problem is not None:
             issues.append(_issue_row(run["id"], row.line_no, user_no, problem))
             rejected += 1
+            if project is not None and problem.code in BLOCKING_SHARE_CODES and verdict.project_no not in closed:
+                _block_project(conn, project[1], project[2], verdict.project_no, (
+                    f"share line {row.line_no} ({problem.code}) was rejected: the project is not imported"))
+                closed.add(verdict.project_no)
             continue
-        conn.execute(migration_shares.insert().values(
-            platform_no=platform_no, run_id=run["id"], line_no=row.line_no, project_no=verdict.project_no,
-            holder_user_no=verdict.holder_user_no, share_fen=verdict.share_fen))
+        inserts.append(dict(platform_no=platform_no, run_id=run["id"], line_no=row.line_no,
+                            project_no=verdict.project_no, holder_user_no=verdict.holder_user_no,
+                            share_fen=verdict.share_fen))
+        taken.add((verdict.project_no, verdict.holder_user_no))
+        held[verdict.project_no] = total
         accepted += 1
+    if inserts:
+        conn.execute(migration_shares.insert(), inserts)
     if issues:
         conn.execute(migration_issues.insert(), issues)
     _advance(conn, run, from_line, chunk[-1].line_no, accepted=accepted, rejected=rejected)
@@ -612,6 +679,154 @@ def _import_staged(engine: Engine, clock: Clock, path: Path, platform_no: str, k
     done = _chunked_import(engine, clock, path, columns, run, chunk_rows, progress, apply)
     _report_run(engine, report, path.name, int(done["id"]))
     return _outcome(path.name, IMPORTED, done)
+
+
+# ---------------------------------------------------------------- custody projects from the staged rows
+
+BLOCKING_SHARE_CODES = ("USER_NOT_IMPORTED", "DUPLICATE_SHARE", "SHARES_EXCEED_PROJECT")
+PROJECT_CODES = ("PROJECT_REJECTED", "NO_SHARES", "PROJECT_EXISTS")
+"""Project-level rejections, recorded on the project's projects.csv line: final for the migration."""
+CUSTODY_PROJECTS = "custody projects"
+"""The FileOutcome name of the creation phase (it reads no file)."""
+
+
+def project_request_no(run_id: int, line_no: int) -> str:
+    """The request_no recorded on a migrated custody project (not a platform requestNo)."""
+    return f"MIGP{run_id}-{line_no}"
+
+
+def _project_issue(conn: Connection, run_id: int, line_no: int) -> str | None:
+    mi = migration_issues.c
+    return conn.execute(select(mi.reason_code).where(mi.run_id == run_id, mi.line_no == line_no,
+                                                     mi.reason_code.in_(PROJECT_CODES)).limit(1)).scalar()
+
+
+def _block_project(conn: Connection, run_id: int, line_no: int, project_no: str, reason: str) -> None:
+    if _project_issue(conn, run_id, line_no) is None:
+        conn.execute(migration_issues.insert().values(_issue_row(run_id, line_no, None, Issue(
+            REJECT, "PROJECT_REJECTED", f"project {project_no[:50]}: {reason}"))))
+
+
+@dataclass
+class _Creation:
+    created: int = 0
+    rejected: int = 0
+    loan_fen: int = 0
+
+
+def _create_chunk(conn: Connection, clock: Clock, platform_no: str, staged: list[dict[str, Any]],
+                  out: _Creation) -> None:
+    now = _now(clock)
+    nos = [p["project_no"] for p in staged]
+    cp, mi, ms = custody_projects.c, migration_issues.c, migration_shares.c
+    existing = dict(conn.execute(select(cp.project_no, cp.request_no).where(cp.platform_no == platform_no,
+                                                                            cp.project_no.in_(nos))).all())
+    closed = {(int(r[0]), int(r[1])) for r in conn.execute(select(mi.run_id, mi.line_no).where(
+        mi.run_id.in_({p["run_id"] for p in staged}), mi.line_no.in_({p["line_no"] for p in staged}),
+        mi.reason_code.in_(PROJECT_CODES)))}
+    holdings: dict[str, dict[str, int]] = {}
+    for project_no, holder, share_fen in conn.execute(select(ms.project_no, ms.holder_user_no, ms.share_fen).where(
+            ms.platform_no == platform_no, ms.project_no.in_(nos))):
+        holdings.setdefault(project_no, {})[holder] = int(share_fen)
+    issues: list[dict[str, Any]] = []
+    for p in staged:
+        run_id, line_no, project_no = int(p["run_id"]), int(p["line_no"]), p["project_no"]
+        request_no = project_request_no(run_id, line_no)
+        if (run_id, line_no) in closed or existing.get(project_no) == request_no:
+            continue  # decided by an earlier chunk, run or crash-interrupted pass
+        held = holdings.get(project_no, {})
+        problem = None
+        if project_no in existing:
+            problem = Issue(REJECT, "PROJECT_EXISTS", f"project {project_no[:50]} already exists in custody "
+                                                      "(established through the API): not imported")
+        elif not held:
+            problem = Issue(REJECT, "NO_SHARES", f"project {project_no[:50]} has no valid share in shares.csv: "
+                                                 "nothing is held, nothing to import")
+        elif p["repayment_way"] is None or _rate_problem(p["annual_rate"]) is not None:
+            problem = Issue(REJECT, "PROJECT_REJECTED", f"project {project_no[:50]}: a valid annualInterestRate "
+                                                        "and repaymentWay are required (staged by an older importer)")
+        if problem is not None:
+            issues.append(_issue_row(run_id, line_no, p["borrower_user_no"], problem))
+            out.rejected += 1
+            continue
+        loan = sum(held.values())
+        assert loan <= int(p["project_amount_fen"]), "staging keeps a project's shares within its amount"
+        projects.import_project(
+            conn, now, platform_no=platform_no, project_no=project_no, borrower_user_no=p["borrower_user_no"],
+            project_name=p["project_name"] or project_no, project_amount_fen=int(p["project_amount_fen"]),
+            loan_fen=loan, annual_interest_rate=p["annual_rate"], repayment_way=p["repayment_way"],
+            project_period=p["project_period"], request_no=request_no)
+        shares.import_holdings(conn, platform_no, project_no, held, now)
+        out.created += 1
+        out.loan_fen += loan
+    if issues:
+        conn.execute(migration_issues.insert(), issues)
+
+
+def _report_projects(engine: Engine, platform_no: str, staged: list[dict[str, Any]], report: Report) -> tuple[int, int]:
+    """Write the project-level rejections of a chunk of staged projects (new or from an earlier run:
+    every run's report lists them once) and count (created by migration, rejected) of the chunk."""
+    mi, cp = migration_issues.c, custody_projects.c
+    by_pair = {(int(p["run_id"]), int(p["line_no"])): p for p in staged}
+    with engine.connect() as conn:
+        rows = conn.execute(select(mi.run_id, mi.line_no, mi.platform_user_no, mi.outcome, mi.reason_code, mi.reason)
+                            .where(mi.run_id.in_({k[0] for k in by_pair}), mi.line_no.in_({k[1] for k in by_pair}),
+                                   mi.reason_code.in_(PROJECT_CODES)).order_by(mi.line_no, mi.id)).all()
+        requests_nos = dict(conn.execute(select(cp.project_no, cp.request_no).where(
+            cp.platform_no == platform_no, cp.project_no.in_([p["project_no"] for p in staged]))).all())
+        conn.rollback()
+    rejected = 0
+    for run_id, line_no, user_no, outcome, code, reason in rows:
+        p = by_pair.get((int(run_id), int(line_no)))
+        if p is not None:
+            report.write(p["file_name"], int(line_no), user_no, outcome, code, reason)
+            rejected += 1
+    created = sum(1 for (run_id, line_no), p in by_pair.items()
+                  if requests_nos.get(p["project_no"]) == project_request_no(run_id, line_no))
+    return created, rejected
+
+
+def create_projects(engine: Engine, clock: Clock, platform_no: str, *, chunk_rows: int = CHUNK_ROWS,
+                    progress: ProgressFn | None = None, report: Report | None = None) -> FileOutcome:
+    """Create in custody every staged project of the platform not yet created nor rejected, with its
+    holders' shares (module docstring). One transaction per chunk of `chunk_rows` projects. The
+    outcome counts every migrated project of the platform: accepted = in custody, rejected = refused
+    at project level; status ALREADY_IMPORTED when this pass decided nothing new."""
+    report = report or Report(None)
+    mp, mr = migration_projects.c, migration_runs.c
+    new = _Creation()
+    created = rejected = 0
+    last_id = 0
+    while True:
+        with engine.connect() as conn:
+            staged = [dict(r) for r in conn.execute(
+                select(mp.id, mp.run_id, mp.line_no, mp.project_no, mp.borrower_user_no, mp.project_name,
+                       mp.project_amount_fen, mp.annual_rate, mp.repayment_way, mp.project_period,
+                       mr.file_name).join_from(migration_projects, migration_runs, mr.id == mp.run_id)
+                .where(mp.platform_no == platform_no, mp.id > last_id).order_by(mp.id).limit(chunk_rows)).mappings()]
+            conn.rollback()
+        if not staged:
+            break
+        attempt = _Creation()
+
+        def work(conn: Connection, chunk: list[dict[str, Any]] = staged, acc: _Creation = attempt) -> None:
+            acc.created = acc.rejected = acc.loan_fen = 0  # a retried transaction starts over
+            _create_chunk(conn, clock, platform_no, chunk, acc)
+
+        run_in_transaction(engine, work)
+        new.created += attempt.created
+        new.rejected += attempt.rejected
+        new.loan_fen += attempt.loan_fen
+        c, r = _report_projects(engine, platform_no, staged, report)
+        created += c
+        rejected += r
+        last_id = int(staged[-1]["id"])
+        if progress is not None:
+            progress(CUSTODY_PROJECTS, int(staged[-1]["line_no"]), 0, 0)
+    status = IMPORTED if new.created or new.rejected or not (created or rejected) else ALREADY
+    return FileOutcome(CUSTODY_PROJECTS, status, accepted=created, rejected=rejected, total_fen=new.loan_fen,
+                       message=(f"{new.created} project(s) created in custody now ({created} in all), "
+                                f"{new.rejected} rejected now ({rejected} in all)"))
 
 
 @dataclass(frozen=True)
@@ -642,8 +857,9 @@ def staged_shares(conn: Connection, platform_no: str, run_id: int) -> Iterator[S
 def import_directory(engine: Engine, clock: Clock, directory: Path, platform_no: str, *,
                      transfer_fen: int | None = None, report_path: Path | None = None,
                      chunk_rows: int = CHUNK_ROWS, progress: ProgressFn | None = None) -> ImportResult:
-    """Import users, then balances, then projects and shares. A refused balances file does not stop
-    the projects (they do not depend on it); everything refused is in the result and the report."""
+    """Import users, then balances, then projects and shares, then create the staged projects in
+    custody (when a shares.csv is present). A refused balances file does not stop the projects (they
+    do not depend on it); everything refused is in the result and the report."""
     assert 1 <= chunk_rows <= MAX_CHUNK_ROWS, "chunk_rows out of range"
     directory = Path(directory)
     users_path = directory / formats.USERS_FILE
@@ -675,6 +891,9 @@ def import_directory(engine: Engine, clock: Clock, directory: Path, platform_no:
             if path.is_file():
                 result.files.append(_import_staged(engine, clock, path, platform_no, kind, columns, fn, chunk_rows,
                                                    progress, report))
+        if (directory / formats.SHARES_FILE).is_file():
+            result.files.append(create_projects(engine, clock, platform_no, chunk_rows=chunk_rows, progress=progress,
+                                                report=report))
     finally:
         report.close()
         result.report_rows = report.rows

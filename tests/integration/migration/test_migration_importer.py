@@ -115,7 +115,7 @@ def test_rerun_is_idempotent_and_says_already_imported(engine, clock, platform, 
     first = run(engine, clock, sample_dir)
     after_first = counts(engine)
     second = run(engine, clock, sample_dir)
-    assert [f.status for f in second.files] == ["ALREADY_IMPORTED"] * 4
+    assert [f.status for f in second.files] == ["ALREADY_IMPORTED"] * 5  # 4 files + the custody projects
     assert [(f.accepted, f.flagged, f.rejected) for f in second.files] == \
         [(f.accepted, f.flagged, f.rejected) for f in first.files]
     assert counts(engine) == after_first
