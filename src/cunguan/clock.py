@@ -49,3 +49,28 @@ class FixedClock(Clock):
 def to_beijing(when: dt.datetime) -> dt.datetime:
     assert when.tzinfo is not None
     return when.astimezone(BEIJING)
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+"""Stored times are integer microseconds since this moment (`*_us` columns): exact, engine-neutral."""
+WIRE_TIME_FORMAT = "%Y%m%d%H%M%S"
+
+
+def to_us(when: dt.datetime) -> int:
+    """An aware datetime → integer UTC microseconds (exact: no float arithmetic)."""
+    assert when.tzinfo is not None
+    return (when - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def from_us(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=int(us))
+
+
+def now_us(clock: Clock) -> int:
+    """The clock's time as integer UTC microseconds."""
+    return to_us(clock.now())
+
+
+def wire_time(us: int | None) -> str | None:
+    """Stored UTC microseconds → the wire's Beijing `yyyyMMddHHmmss` (None stays None)."""
+    return None if us is None else from_us(us).astimezone(BEIJING).strftime(WIRE_TIME_FORMAT)

@@ -15,7 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from cunguan.clock import Clock
+from cunguan.clock import (
+    Clock,
+    now_us,  # noqa: F401  (re-exported: callers use operators.now_us)
+)
 from cunguan.console.errors import InvalidInput, NotFound, OperatorExists
 from cunguan.console.roles import check_role
 from cunguan.db.tables.console import console_operators
@@ -40,11 +43,6 @@ class Operator:
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
-
-
-def now_us(clock: Clock) -> int:
-    now = clock.now()
-    return int(now.timestamp()) * 1_000_000 + now.microsecond
 
 
 def check_username(value: object) -> str:

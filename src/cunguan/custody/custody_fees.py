@@ -48,7 +48,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from cunguan.clock import BEIJING, Clock
+from cunguan.clock import (
+    BEIJING,
+    Clock,
+    now_us,  # noqa: F401  (re-exported)
+)
 from cunguan.custody import platforms
 from cunguan.custody.errors import InvalidRequest, PlatformNotFound, Refused
 from cunguan.db import ledger_store
@@ -224,10 +228,6 @@ class Movement:
     amount_fen: int
     posting_seq: int
     created_us: int
-
-
-def now_us(clock: Clock) -> int:
-    return platforms.now_us(clock)
 
 
 def _check_platform(conn: Connection, platform_no: str) -> platforms.Platform:

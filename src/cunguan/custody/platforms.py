@@ -28,7 +28,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from cunguan.client import signing
-from cunguan.clock import Clock
+from cunguan.clock import (
+    Clock,
+    now_us,  # noqa: F401  (re-exported)
+)
 from cunguan.custody.errors import (
     InvalidPlatformData,
     KeyExists,
@@ -100,11 +103,6 @@ def system_account_code(platform_no: str, platform_user_no: str) -> str:
 
 def custody_account_code(platform_no: str) -> str:
     return f"P:{platform_no}:CUSTODY_CASH"
-
-
-def now_us(clock: Clock) -> int:
-    now = clock.now()
-    return int(now.timestamp()) * 1_000_000 + now.microsecond
 
 
 # ---------------------------------------------------------------- validation

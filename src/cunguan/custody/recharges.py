@@ -39,7 +39,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from cunguan.clock import BEIJING, Clock
+from cunguan.clock import BEIJING, Clock, now_us, wire_time  # noqa: F401  (re-exported)
+from cunguan.clock import from_us as us_to_dt  # noqa: F401  (re-exported)
 from cunguan.custody import authorizations, platforms, requests
 from cunguan.custody.fields import opt, opt_enum, opt_text, req_enum, req_text
 from cunguan.custody.masking import mask_card, mask_mobile
@@ -70,18 +71,6 @@ POLL_AFTER_S = 60
 MAX_POLL_S = 3600
 NOTIFY_KEY_SERIAL = platforms.BANK_KEY_SERIAL
 INCOME_ACCOUNT = "SYS_GENERATE_004"
-
-
-def now_us(clock: Clock) -> int:
-    return requests.clock_us(clock)
-
-
-def us_to_dt(us: int) -> dt.datetime:
-    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
-
-
-def wire_time(us: int | None) -> str | None:
-    return None if us is None else platforms.beijing_timestamp(us_to_dt(int(us)))
 
 
 def amount_fen(value: object, field_name: str, *, allow_zero: bool = False) -> int:

@@ -24,16 +24,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from cunguan.clock import Clock
+from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
 from cunguan.custody.fields import req_text
 from cunguan.custody.user_errors import DuplicateRequest
 from cunguan.db.tables.custody_users import custody_requests
 
 _PENDING = "{}"
-
-
-def clock_us(clock: Clock) -> int:
-    now = clock.now()
-    return int(now.timestamp()) * 1_000_000 + now.microsecond
 
 
 def request_no(value: object, field: str = "requestNo") -> str:

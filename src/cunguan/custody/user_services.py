@@ -35,7 +35,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from cunguan.clock import BEIJING, Clock
+from cunguan.clock import (
+    BEIJING,
+    Clock,
+    now_us,  # noqa: F401  (re-exported)
+)
 from cunguan.custody import bins, card_verifier, identity, passwords, platforms, requests, user_catalog
 from cunguan.custody.card_verifier import CardVerifier, FourElements, Preverified
 from cunguan.custody.errors import CustodyError, NotFound, Refused
@@ -166,10 +170,6 @@ class Finished:
     session: PageSession
     resp_data: str
     notification_id: int | None
-
-
-def now_us(clock: Clock) -> int:
-    return requests.clock_us(clock)
 
 
 def _digest(secret: str) -> str:

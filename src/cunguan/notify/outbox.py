@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import Clock
+from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
 from cunguan.db.tables.notify import notify_attempts, notify_outbox
 from cunguan.notify.backoff import DELIVERY_WINDOW_US
 from cunguan.notify.payload import dumps_resp_data
@@ -38,12 +39,6 @@ class NotificationNotFound(LookupError):
 
 class NotResendable(ValueError):
     """The row was already delivered; re-sending is for PENDING and FAILED rows."""
-
-
-def clock_us(clock: Clock) -> int:
-    """The clock's time as integer UTC microseconds (exact: no float arithmetic)."""
-    now = clock.now()
-    return int(now.timestamp()) * 1_000_000 + now.microsecond
 
 
 def _text(value: object, field: str, max_len: int, *, allow_empty: bool = False) -> str:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from cunguan.calendar_cn import is_working_day
-from cunguan.clock import BEIJING, UTC, Clock
+from cunguan.clock import BEIJING, UTC, Clock, from_us, to_us  # noqa: F401  (re-exported)
 from cunguan.db.tables.payments import paysim_notifications, paysim_payments
 from cunguan.db.tx import run_in_transaction
 from cunguan.payments.gateway import (
@@ -59,15 +59,6 @@ DELIVER_BATCH = 500
 
 DUPLICATE_GAP_US = 1_000_000
 """A duplicate copy follows the previous copy by this much."""
-
-
-def to_us(when: dt.datetime) -> int:
-    assert when.tzinfo is not None
-    return (when - EPOCH) // dt.timedelta(microseconds=1)
-
-
-def from_us(us: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(microseconds=us)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from cunguan.clock import UTC, Clock
+from cunguan.clock import from_us as _from_us
+from cunguan.clock import to_us as _to_us
 from cunguan.db.tables.payments import payoutsim_orders
 from cunguan.db.tx import run_in_transaction
 from cunguan.payments.gateway import BANK_CODES
@@ -44,14 +46,6 @@ from cunguan.payouts.channel import (
 from cunguan.payouts.working_days import is_working_time, normal_batch_at, remit_date
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _to_us(when: dt.datetime) -> int:
-    return (when - EPOCH) // dt.timedelta(microseconds=1)
-
-
-def _from_us(us: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(microseconds=us)
 
 
 @dataclass(frozen=True, slots=True)
