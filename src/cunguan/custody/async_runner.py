@@ -51,7 +51,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -214,12 +214,26 @@ def _claim(conn: Connection, chunk_size: int) -> list[Any]:
     if platform_no is None:
         return []
     d, b = custody_async_details.c, custody_async_batches.c
-    query = (select(d.id, d.batch_id, d.platform_no, d.request_no, d.req_data, b.batch_no)
-             .join_from(custody_async_details, custody_async_batches, b.id == d.batch_id)
+    query = (select(d.id, d.batch_id, d.platform_no, d.request_no, d.req_data)
              .where(d.platform_no == platform_no, d.status == PENDING).order_by(d.id).limit(chunk_size))
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=custody_async_details, skip_locked=True)  # belt and braces
-    return conn.execute(query).all()
+        query = query.with_for_update(skip_locked=True)  # belt and braces: the advisory lock suffices
+    rows = conn.execute(query).all()
+    if not rows:
+        return rows
+    # The batchNos in a statement of their own: joining the batches into the claim made PostgreSQL plan
+    # it as a join over every detail (~1 s a chunk at 300,000 details).
+    names = dict(conn.execute(select(b.id, b.batch_no).where(b.id.in_(sorted({r.batch_id for r in rows})))).all())
+    return [_Claimed(r.id, r.batch_id, r.platform_no, r.request_no, r.req_data, names[r.batch_id]) for r in rows]
+
+
+class _Claimed(NamedTuple):
+    id: int
+    batch_id: int
+    platform_no: str
+    request_no: str
+    req_data: str
+    batch_no: str
 
 
 def _us_to_wire(us: int, cache: dict[int, str]) -> str:

@@ -255,7 +255,12 @@ def _many(conn: Connection, sql: str, rows: list[tuple]) -> None:
 
 _CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
               "created_us) VALUES {values} ON CONFLICT DO NOTHING RETURNING request_no")
+_PG_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
+                 "created_us) SELECT %s, no, %s, NULL, '{}', %s FROM unnest(%s::text[]) AS no "
+                 "ON CONFLICT DO NOTHING RETURNING request_no")
 _RECORD_SQL = "UPDATE custody_requests SET outcome = ? WHERE platform_no = ? AND request_no = ?"
+_PG_RECORD_SQL = ("UPDATE custody_requests SET outcome = d.outcome FROM unnest(%s::text[], %s::text[]) AS "
+                  "d(outcome, no) WHERE custody_requests.platform_no = %s AND custody_requests.request_no = d.no")
 _RELEASE_SQL = "DELETE FROM custody_requests WHERE platform_no = ? AND request_no = ?"
 
 
@@ -264,10 +269,14 @@ def _claim_all(conn: Connection, clock: Clock, platform_no: str, request_nos: li
     """Claim every requestNo (one multi-row insert per IN_CHUNK); the refusals of those already taken."""
     now = requests.clock_us(clock)
     taken: set[str] = set()
-    for part in _pieces(request_nos):
-        params = [v for no in part for v in (platform_no, no, service_name, None, "{}", now)]
-        sql = _sql(conn, _CLAIM_SQL.format(values=_values(len(part), 6)))
-        taken.update(r[0] for r in conn.exec_driver_sql(sql, tuple(params)))
+    if conn.dialect.name == "postgresql":  # one array parameter: no per-row placeholders to parse
+        taken.update(r[0] for r in conn.exec_driver_sql(_PG_CLAIM_SQL, (platform_no, service_name, now,
+                                                                        list(request_nos))))
+    else:
+        for part in _pieces(request_nos):
+            params = [v for no in part for v in (platform_no, no, service_name, None, "{}", now)]
+            sql = _sql(conn, _CLAIM_SQL.format(values=_values(len(part), 6)))
+            taken.update(r[0] for r in conn.exec_driver_sql(sql, tuple(params)))
     missing = [no for no in request_nos if no not in taken]
     refusals: dict[str, DuplicateRequest] = {}
     if missing:
@@ -360,7 +369,10 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
         records.append((json.dumps({"amount": total, "requestNo": p.req.request_no, "tradeType": p.req.trade_type,
                                     "transactionStatus": "SUCCESS"}, ensure_ascii=False, sort_keys=True, default=str),
                         platform_no, p.req.request_no))
-    _many(conn, _RECORD_SQL, records)
+    if records and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_RECORD_SQL, ([r[0] for r in records], [r[2] for r in records], platform_no))
+    else:
+        _many(conn, _RECORD_SQL, records)
     _many(conn, _RELEASE_SQL, releases)
     return hooked_at
 
@@ -374,6 +386,9 @@ _PROJECT_SQL = ("UPDATE custody_projects SET " + ", ".join(f"{n} = {n} + ?" for 
                 + ", updated_us = ? WHERE id = ?")
 _ORDER_SQL = ("UPDATE custody_pre_transactions SET consumed_fen = ?, share_bought_fen = ?, marketing_spent = ?, "
               "status = ?, updated_us = ? WHERE id = ?")
+_PG_ORDER_SQL = ("UPDATE custody_pre_transactions SET consumed_fen = d.c, share_bought_fen = d.b, marketing_spent = d.s, "
+                 "status = d.st, updated_us = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bool[], %s::text[], "
+                 "%s::bigint[]) AS d(c, b, s, st, id) WHERE custody_pre_transactions.id = d.id")
 _SALE_SQL = "UPDATE custody_debenture_sales SET sold_fen = ?, reserved_fen = ?, status = ?, updated_us = ? WHERE id = ?"
 _SHARE_UPDATE_SQL = ("UPDATE custody_shares SET principal_fen = principal_fen + ?, locked_fen = locked_fen + ?, "
                      "updated_us = ? WHERE id = ?")
@@ -387,6 +402,16 @@ def _write(conn: Connection, platform_no: str, planned: list[_Planned], loaded: 
     if not planned:
         return {}
     ids: dict[str, int] = {}
+    if conn.dialect.name == "postgresql":
+        _pg_write_trades(conn, platform_no, planned, now, batch_no, ids)
+    else:
+        _sqlite_write_trades(conn, platform_no, planned, now, batch_no, ids)
+    _write_rows(conn, platform_no, loaded, work, now)
+    return ids
+
+
+def _sqlite_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int, batch_no: str | None,
+                         ids: dict[str, int]) -> None:
     for part in _pieces(planned):
         params = [v for p in part for v in (
             platform_no, p.req.request_no, p.req.trade_type, p.req.project_no, p.req.sale_request_no, batch_no,
@@ -398,6 +423,39 @@ def _write(conn: Connection, platform_no: str, planned: list[_Planned], loaded: 
         (ids[p.req.request_no], platform_no, p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst,
          d.amount_fen, d.income_fen, d.share_fen, p.req.project_no, d.custom_define, d.remark, now)
         for p in planned for d, src, dst in p.plan.rows])
+
+
+_PG_TRADE_SQL = ("INSERT INTO custody_trades (platform_no, request_no, trade_type, project_no, sale_request_no, "
+                 "batch_no, status, amount_fen, detail_count, created_us) SELECT %s, t.no, t.type, t.project, t.sale, "
+                 "%s, 'SUCCESS', t.amount, t.n, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                 "%s::bigint[], %s::int[]) AS t(no, type, project, sale, amount, n) RETURNING id, request_no")
+_PG_DETAIL_SQL = ("INSERT INTO custody_trade_details (trade_id, platform_no, request_no, seq, biz_type, "
+                  "freeze_request_no, source_user_no, target_user_no, amount_fen, income_fen, share_fen, project_no, "
+                  "custom_define, remark, created_us) SELECT d.tid, %s, d.no, d.seq, d.biz, d.fr, d.src, d.dst, d.amount, "
+                  "d.income, d.share, d.project, d.cd, d.remark, %s FROM unnest(%s::bigint[], %s::text[], %s::int[], "
+                  "%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], "
+                  "%s::text[], %s::text[]) AS d(tid, no, seq, biz, fr, src, dst, amount, income, share, project, cd, "
+                  "remark)")
+
+
+def _pg_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int, batch_no: str | None,
+                     ids: dict[str, int]) -> None:
+    """PostgreSQL: each table in one statement of column arrays (psycopg's executemany and long VALUES
+    lists cost more client CPU per row than the whole insert on the server)."""
+    reqs = [p.req for p in planned]
+    rows = conn.exec_driver_sql(_PG_TRADE_SQL, (
+        platform_no, batch_no, now, [r.request_no for r in reqs], [r.trade_type for r in reqs],
+        [r.project_no for r in reqs], [r.sale_request_no for r in reqs], [p.plan.total_fen for p in planned],
+        [len(p.plan.rows) for p in planned]))
+    for row_id, request_no in rows:
+        ids[request_no] = int(row_id)
+    details = [(ids[p.req.request_no], p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst, d.amount_fen,
+                d.income_fen, d.share_fen, p.req.project_no, d.custom_define, d.remark)
+               for p in planned for d, src, dst in p.plan.rows]
+    conn.exec_driver_sql(_PG_DETAIL_SQL, (platform_no, now, *(list(column) for column in zip(*details, strict=True))))
+
+
+def _write_rows(conn: Connection, platform_no: str, loaded: _Loaded, work: _Work, now: int) -> None:
     _many(conn, _PROJECT_SQL, [(*(deltas[n] for n in ACCUMULATORS), now, loaded.projects[no]["id"])
                                for no, deltas in sorted(work.project_deltas.items()) if any(deltas.values())])
     share_updates, share_inserts = [], []
@@ -412,11 +470,15 @@ def _write(conn: Connection, platform_no: str, planned: list[_Planned], loaded: 
             share_inserts.append((platform_no, project_no, holder, d_principal, d_locked, now, now))
     _many(conn, _SHARE_UPDATE_SQL, share_updates)
     _many(conn, _SHARE_INSERT_SQL, share_inserts)
-    _many(conn, _ORDER_SQL, [(o["consumed_fen"], o["share_bought_fen"], bool(o["marketing_spent"]), o["status"], now,
-                              o["id"]) for o in (work.orders[no] for no in sorted(work.orders_touched))])
+    orders = [(o["consumed_fen"], o["share_bought_fen"], bool(o["marketing_spent"]), o["status"], now, o["id"])
+              for o in (work.orders[no] for no in sorted(work.orders_touched))]
+    if orders and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_ORDER_SQL, (now, *(list(column) for i, column in enumerate(zip(*orders, strict=True))
+                                                    if i != 4)))
+    else:
+        _many(conn, _ORDER_SQL, orders)
     _many(conn, _SALE_SQL, [(s["sold_fen"], s["reserved_fen"], s["status"], now, s["id"])
                             for s in (work.sales[no] for no in sorted(work.sales_touched))])
-    return ids
 
 
 # ---------------------------------------------------------------- the executor

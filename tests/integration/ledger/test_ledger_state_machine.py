@@ -336,6 +336,38 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert got.freeze_id == frz.id
         self.model = expected
 
+    @rule(data=st.data(), sizes=st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    def groups(self, data, sizes: list[int]) -> None:
+        """`apply_groups`: each group all-or-nothing; a refused group leaves no trace (keys included)."""
+        batch_freezes: list[str] = []
+        groups = [[self.draw_op(data, batch_freezes) for _ in range(n)] for n in sizes]
+        expected, batch_keys = self.model.copy(), set()
+        verdicts: list[tuple[int, type[LedgerError]] | None] = []
+        for ops in groups:
+            trial, keys, refused = expected.copy(), set(batch_keys), None
+            for i, op in enumerate(ops):
+                try:
+                    trial.run(op, keys)
+                except Refused as err:
+                    refused = (i, err.error)
+                    break
+            if refused is None:
+                expected, batch_keys = trial, keys
+            verdicts.append(refused)
+        results = run_in_transaction(self.engine, lambda c: L.apply_groups(c, groups))
+        for ops, want, got in zip(groups, verdicts, results, strict=True):
+            if want is not None:
+                assert not got.ok and type(got.error) is want[1] and got.error.index == want[0], (ops, got)
+                continue
+            assert got.ok, (ops, got.error)
+            for op, res in zip(ops, got.results, strict=True):
+                if isinstance(op, Hold | Release):
+                    frz = expected.freezes[op.key if isinstance(op, Hold) else op.freeze_key]
+                    if frz.id is None:
+                        frz.id = res.freeze_id
+                    assert res.freeze_id == frz.id and res.freeze_id is not None
+        self.model = expected
+
     # ---------------------------------------------------------------- after every step
 
     @invariant()
