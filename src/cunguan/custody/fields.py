@@ -1,4 +1,4 @@
-"""Small field readers shared by the user services: "absent, null or empty" all mean not supplied
+"""Small field readers shared by every custody service: amounts in fen from exact yuan; "absent, null or empty" all mean not supplied
 (protocol §1.4), required text has a length limit, enums name their allowed values."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from cunguan.custody.user_errors import InvalidField
+from cunguan.money import AmountError, parse_yuan
 
 MAX_NO_LEN = 50
 """requestNo, platformUserNo, projectNo: S50."""
@@ -48,3 +49,11 @@ def req_enum(value: object, field: str, allowed: Iterable[str]) -> str:
 
 def opt_enum(value: object, field: str, allowed: Iterable[str], default: str | None = None) -> str | None:
     return default if opt(value) is None else req_enum(value, field, allowed)
+
+
+def amount_fen(value: object, field: str, *, allow_zero: bool = False) -> int:
+    """A wire amount (yuan, at most 2 decimals, exact) → fen, or InvalidField naming the field."""
+    try:
+        return parse_yuan(value, field=field, allow_zero=allow_zero)
+    except AmountError as exc:
+        raise InvalidField(str(exc), field=field) from None

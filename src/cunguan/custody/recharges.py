@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 from cunguan.clock import BEIJING, Clock, now_us, wire_time  # noqa: F401  (re-exported)
 from cunguan.clock import from_us as us_to_dt  # noqa: F401  (re-exported)
 from cunguan.custody import authorizations, platforms, requests
-from cunguan.custody.fields import opt, opt_enum, opt_text, req_enum, req_text
+from cunguan.custody.fields import amount_fen, opt, opt_enum, opt_text, req_enum, req_text
 from cunguan.custody.masking import mask_card, mask_mobile
 from cunguan.custody.money_errors import PaymentRouteRefused
 from cunguan.custody.user_errors import InvalidField, NotAuthorized, UserUnavailable, WrongState
@@ -51,7 +51,7 @@ from cunguan.db import ledger_store
 from cunguan.db.tables.custody_money import custody_recharges
 from cunguan.db.tx import run_in_transaction
 from cunguan.ledger.ops import Transfer
-from cunguan.money import AmountError, fen_to_decimal, parse_yuan
+from cunguan.money import fen_to_decimal
 from cunguan.notify import outbox
 from cunguan.payments.gateway import (
     PayCompany,
@@ -71,13 +71,6 @@ POLL_AFTER_S = 60
 MAX_POLL_S = 3600
 NOTIFY_KEY_SERIAL = platforms.BANK_KEY_SERIAL
 INCOME_ACCOUNT = "SYS_GENERATE_004"
-
-
-def amount_fen(value: object, field_name: str, *, allow_zero: bool = False) -> int:
-    try:
-        return parse_yuan(value, field=field_name, allow_zero=allow_zero)
-    except AmountError as exc:
-        raise InvalidField(str(exc), field=field_name) from None
 
 
 def opt_amount_fen(value: object, field_name: str) -> int:

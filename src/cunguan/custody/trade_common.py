@@ -13,22 +13,15 @@ from sqlalchemy.engine import Connection
 
 from cunguan.clock import BEIJING, UTC
 from cunguan.custody import platforms
-from cunguan.custody.fields import opt
+from cunguan.custody.fields import amount_fen, opt  # amount_fen: re-exported to the trade modules
 from cunguan.custody.roles import SYSTEM_USER_PREFIX
 from cunguan.custody.trade_errors import FreezeInsufficient, FreezeNotFound, InsufficientBalance
-from cunguan.custody.user_errors import InvalidField, UserNotFound, UserUnavailable
+from cunguan.custody.user_errors import UserNotFound, UserUnavailable
 from cunguan.db import ledger_store
 from cunguan.db.tables.custody_users import custody_users
 from cunguan.ledger.errors import InsufficientAvailable, InsufficientFrozen, LedgerError, UnknownFreeze
 from cunguan.ledger.ops import Op
-from cunguan.money import AmountError, fen_to_decimal, parse_yuan
-
-
-def amount_fen(value: object, field: str, *, allow_zero: bool = False) -> int:
-    try:
-        return parse_yuan(value, field=field, allow_zero=allow_zero)
-    except AmountError as exc:
-        raise InvalidField(str(exc), field=field) from None
+from cunguan.money import fen_to_decimal
 
 
 def opt_amount_fen(value: object, field: str) -> int | None:
