@@ -32,6 +32,7 @@ from cunguan.custody.trade_errors import (
     ShareInsufficient,
 )
 from cunguan.db.tables.custody_trades import custody_debenture_sales
+from cunguan.money import format_yuan
 
 
 def find_sale(conn: Connection, platform_no: str, sale_no: str, *, lock: bool = False) -> dict | None:
@@ -80,7 +81,7 @@ def debenture_sale(conn: Connection, clock: Clock, platform_no: str, req: Mappin
         raise BusinessRefused("platformUserNo holds no share of this project", field="platformUserNo")
     free = held["principal_fen"] - held["locked_fen"]
     if sale_share > free:
-        raise ShareInsufficient(f"saleShare is above the seller's unlocked share ({free / 100:.2f})", field="saleShare")
+        raise ShareInsufficient(f"saleShare is above the seller's unlocked share ({format_yuan(free)})", field="saleShare")
     now = requests.clock_us(clock)
     shares.apply_deltas(conn, platform_no, project_no, {seller_no: held}, {seller_no: (0, sale_share)}, now)
     conn.execute(custody_debenture_sales.insert().values(

@@ -25,6 +25,7 @@ from cunguan.custody.trade_common import amount_fen, apply_ledger, general_key, 
 from cunguan.custody.trade_errors import BusinessRefused, FreezeInsufficient, FreezeNotFound, InvalidField
 from cunguan.db.tables.custody_trades import custody_freeze_releases, custody_general_freezes
 from cunguan.ledger.ops import Hold, Release
+from cunguan.money import format_yuan
 
 
 def find_freeze(conn: Connection, platform_no: str, freeze_no: str, *, lock: bool = False) -> dict | None:
@@ -73,8 +74,8 @@ def unfreeze(conn: Connection, clock: Clock, platform_no: str, req: Mapping[str,
         raise FreezeNotFound(f"originalFreezeRequestNo {freeze_no!r}", field="originalFreezeRequestNo")
     left = row["amount_fen"] - row["unfrozen_fen"]
     if amount > left:
-        raise FreezeInsufficient(f"originalFreezeRequestNo {freeze_no!r} has {left / 100:.2f} left, "
-                                 f"{amount / 100:.2f} asked", field="amount")
+        raise FreezeInsufficient(f"originalFreezeRequestNo {freeze_no!r} has {format_yuan(left)} left, "
+                                 f"{format_yuan(amount)} asked", field="amount")
     apply_ledger(conn, [Release(general_key(platform_no, freeze_no), amount, ref=f"UNFREEZE:{request_no}")],
                  ["amount"])
     now = requests.clock_us(clock)

@@ -96,6 +96,7 @@ from cunguan.db.tables.custody_trades import (
     custody_trades,
 )
 from cunguan.ledger.ops import Hold, Op, Release
+from cunguan.money import format_yuan
 
 PURCHASE = "PURCHASE_INTELLIGENT_PROJECT"
 MAX_SALE_OFFERS = 200
@@ -353,7 +354,7 @@ def intelligent_project_unfreeze(conn: Connection, clock: Clock, platform_no: st
     pre, order = found
     left = remaining_fen(pre)
     if amount > left:
-        raise FreezeInsufficient(f"intelRequestNo {no!r} has {left / 100:.2f} unmatched, {amount / 100:.2f} asked",
+        raise FreezeInsufficient(f"intelRequestNo {no!r} has {format_yuan(left)} unmatched, {format_yuan(amount)} asked",
                                  field="amount")
     apply_ledger(conn, [Release(ledger_key(platform_no, pre), amount, ref=f"INTELLIGENT_PROJECT_UNFREEZE:{request_no}")],
                  ["amount"])
@@ -419,7 +420,7 @@ def intelligent_project_debenture_sale(conn: Connection, clock: Clock, platform_
             raise BusinessRefused(f"{f}: the plan order holds no share of project {project_no!r}", field=f"{f}.projectNo")
         free = match["share_fen"] - _on_sale(conn, platform_no, project_no, [intel_no]).get(intel_no, 0)
         if share > free:
-            raise ShareInsufficient(f"{f}.saleShare is above the plan order's share not on sale ({free / 100:.2f})",
+            raise ShareInsufficient(f"{f}.saleShare is above the plan order's share not on sale ({format_yuan(free)})",
                                     field=f"{f}.saleShare")
         debentures.debenture_sale(conn, clock, platform_no, {"requestNo": sale_no, "platformUserNo": user_no,
                                                              "projectNo": project_no, "saleShare": raw_share})

@@ -57,6 +57,7 @@ from cunguan.db.tables.custody_trades import (
     custody_pre_transactions,
 )
 from cunguan.ledger.ops import Hold, Release
+from cunguan.money import format_yuan
 
 USER_BIZ_TYPES = ("TENDER", "REPAYMENT", "CREDIT_ASSIGNMENT", "COMPENSATORY")
 PROJECT_STATUS_FOR = {"TENDER": ("COLLECTING",), "REPAYMENT": ("REPAYING",), "COMPENSATORY": ("REPAYING",),
@@ -151,7 +152,7 @@ def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str,
             raise BusinessRefused("platformUserNo: the borrower cannot bid on their own project", field="platformUserNo")
         room = project["project_amount_fen"] - project["loan_fen"] - project["tender_frozen_fen"]
         if order.amount_fen > room:
-            raise Oversubscribed(f"amount is above what the project still raises ({room / 100:.2f})", field="amount")
+            raise Oversubscribed(f"amount is above what the project still raises ({format_yuan(room)})", field="amount")
     elif order.biz_type == "REPAYMENT":
         assert project is not None
         if order.user_no != project["borrower_user_no"]:
@@ -168,7 +169,7 @@ def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str,
             raise BusinessRefused("platformUserNo: the seller cannot buy their own sale", field="platformUserNo")
         if order.share_fen > debentures.unsold_free_fen(sale):
             raise ShareInsufficient(f"share is above the sale's unsold share "
-                                    f"({debentures.unsold_free_fen(sale) / 100:.2f})", field="share")
+                                    f"({format_yuan(debentures.unsold_free_fen(sale))})", field="share")
     if order.original_recharge_no is not None:
         assert order.project_no is not None, "a TENDER order names its project"
         recharges.recharge_bid_authority(conn, platform_no, order.user_no, order.original_recharge_no,
@@ -259,7 +260,7 @@ def cancel_pre_transaction(conn: Connection, clock: Clock, platform_no: str, req
     order = load_orders(conn, platform_no, [order_no], lock=True)[order_no]
     left = remaining_fen(order)
     if order["status"] != "FREEZED" or amount > left:
-        raise FreezeInsufficient(f"preTransactionNo {order_no!r} has {left / 100:.2f} left, {amount / 100:.2f} asked",
+        raise FreezeInsufficient(f"preTransactionNo {order_no!r} has {format_yuan(left)} left, {format_yuan(amount)} asked",
                                  field="amount")
     now = requests.clock_us(clock)
     apply_ledger(conn, [Release(pre_key(platform_no, order_no), amount, ref=f"CANCEL_PRE_TRANSACTION:{request_no}")],

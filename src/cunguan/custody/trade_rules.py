@@ -71,6 +71,7 @@ from cunguan.custody.trade_errors import (
     ShareInsufficient,
 )
 from cunguan.custody.user_errors import UserNotFound, UserUnavailable
+from cunguan.money import format_yuan
 
 MAX_DETAILS = 1000
 """Details per trade: bounds a transaction's locks and memory (one ledger batch ≤ 10,000 ops)."""
@@ -327,8 +328,8 @@ class _Planner:
             used = self.plan.order_consumed[o["request_no"]] + d.amount_fen
             left = o["amount_fen"] - o["consumed_fen"] - o["released_fen"]
             if o["status"] != "FREEZED" or used > left:
-                raise FreezeInsufficient(f"{fr} has {max(0, left - used + d.amount_fen) / 100:.2f} left, "
-                                         f"{d.amount_fen / 100:.2f} asked", field=fr)
+                raise FreezeInsufficient(f"{fr} has {format_yuan(max(0, left - used + d.amount_fen))} left, "
+                                         f"{format_yuan(d.amount_fen)} asked", field=fr)
             self.plan.order_consumed[o["request_no"]] = used
             return _party(self.state, o["platform_user_no"], fr), o["request_no"]
         fixed = FIXED_SOURCE.get(d.biz_type)
@@ -375,8 +376,8 @@ class _Planner:
         free = held["principal_fen"] - held["locked_fen"] + self.plan.share_deltas[holder][0] \
             - self.plan.share_deltas[holder][1]
         if principal > free:
-            raise CreditorCheckFailed(f"{_f(d, 'amount')}: principal {principal / 100:.2f} is above the unlocked share "
-                                      f"{max(free, 0) / 100:.2f} that {holder} holds", field=_f(d, "amount"))
+            raise CreditorCheckFailed(f"{_f(d, 'amount')}: principal {format_yuan(principal)} is above the unlocked share "
+                                      f"{format_yuan(max(free, 0))} that {holder} holds", field=_f(d, "amount"))
         self.plan.share_deltas[holder][0] -= principal
 
     # -- details
@@ -414,7 +415,7 @@ class _Planner:
                 raise BusinessRefused(f"{fr}: the bid's red packet was already paid", field=fr)
             if d.amount_fen != o["pre_marketing_fen"]:
                 raise BusinessRefused(f"{_f(d, 'amount')} must equal the bid's preMarketingAmount "
-                                      f"({o['pre_marketing_fen'] / 100:.2f})", field=_f(d, "amount"))
+                                      f"({format_yuan(o['pre_marketing_fen'])})", field=_f(d, "amount"))
             if o["consumed_fen"] + self.plan.order_consumed.get(o["request_no"], 0) <= 0:
                 raise BusinessRefused(f"{fr}: the bid has not been released", field=fr)
             if d.source is not None and d.source != FIXED_SOURCE["MARKETING"]:
@@ -459,8 +460,8 @@ class _Planner:
             owed = p["compensated_fen"] + self.plan.project_deltas["compensated_fen"] - p["compensation_repaid_fen"] \
                 - self.plan.project_deltas["compensation_repaid_fen"]
             if principal > owed:
-                raise CreditorCheckFailed(f"{_f(d, 'amount')}: principal {principal / 100:.2f} is above the compensation "
-                                          f"still owed ({owed / 100:.2f})", field=_f(d, "amount"))
+                raise CreditorCheckFailed(f"{_f(d, 'amount')}: principal {format_yuan(principal)} is above the compensation "
+                                          f"still owed ({format_yuan(owed)})", field=_f(d, "amount"))
             self.plan.project_deltas["compensation_repaid_fen"] += principal
             self.move(d, payer, payee, order_no)
         elif b == "CREDIT_ASSIGNMENT":
@@ -497,7 +498,7 @@ class _Planner:
             reserved_left = o["share_fen"] - o["share_bought_fen"] - self.plan.order_share_bought[order_no]
             share = d.share_fen if d.share_fen is not None else reserved_left
             if share <= 0 or share > reserved_left:
-                raise ShareInsufficient(f"{_f(d, 'share')}: the buyer's order reserves {max(reserved_left, 0) / 100:.2f}",
+                raise ShareInsufficient(f"{_f(d, 'share')}: the buyer's order reserves {format_yuan(max(reserved_left, 0))}",
                                         field=_f(d, "share"))
             self.plan.order_share_bought[order_no] += share
             self.plan.sale_unreserved_fen += share
@@ -513,7 +514,7 @@ class _Planner:
         held = self.state.shares.get(seller, {"principal_fen": 0, "locked_fen": 0})
         locked_left = held["locked_fen"] + self.plan.share_deltas[seller][1]
         if share > locked_left:
-            raise ShareInsufficient(f"{_f(d, 'share')}: the seller has {max(locked_left, 0) / 100:.2f} on sale",
+            raise ShareInsufficient(f"{_f(d, 'share')}: the seller has {format_yuan(max(locked_left, 0))} on sale",
                                     field=_f(d, "share"))
         self.plan.share_deltas[seller][0] -= share
         self.plan.share_deltas[seller][1] -= share
@@ -532,8 +533,8 @@ class _Planner:
             self.detail(d)
         for user_no, paid in self.fee_paid.items():
             if paid > self.credited.get(user_no, 0):
-                raise InvalidField(f"{user_no} pays fees of {paid / 100:.2f} without a freeze order, above the "
-                                   f"{self.credited.get(user_no, 0) / 100:.2f} this trade credits to them; give a "
+                raise InvalidField(f"{user_no} pays fees of {format_yuan(paid)} without a freeze order, above the "
+                                   f"{format_yuan(self.credited.get(user_no, 0))} this trade credits to them; give a "
                                    "freezeRequestNo", field="details")
         p = self.project
         if p is not None and self.base == "TENDER":
