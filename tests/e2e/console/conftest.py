@@ -98,6 +98,8 @@ def console_server(engine, serve_app) -> Iterator[ConsoleServer]:
         for role in ("operator", "reviewer", "admin")])
     app = create_app(engine)
     app.state.clock = clock
+    for worker in ("notify", "money", "async", "fee"):  # the tests drive notifications themselves
+        setattr(app.state, f"{worker}_worker", False)
     with serve_app(app) as url:
         app.state.base_url = url
         yield ConsoleServer(url, engine, clock)
