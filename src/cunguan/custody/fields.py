@@ -1,8 +1,10 @@
-"""Small field readers shared by every custody service: amounts in fen from exact yuan; "absent, null or empty" all mean not supplied
-(protocol §1.4), required text has a length limit, enums name their allowed values."""
+"""Small field readers shared by every custody service: "absent, null or empty" all mean not supplied
+(protocol §1.4), required text has a length limit, enums name their allowed values, amounts are read
+as exact yuan into fen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from cunguan.custody.user_errors import InvalidField
@@ -10,6 +12,9 @@ from cunguan.money import AmountError, parse_yuan
 
 MAX_NO_LEN = 50
 """requestNo, platformUserNo, projectNo: S50."""
+_CONTROL = re.compile(r"[\x00-\x1f]")
+"""C0 control characters: refused in every text field (one regex search: this runs for every field of
+every detail of an ASYNC batch)."""
 
 
 def opt(value: object) -> object | None:
@@ -30,7 +35,7 @@ def req_text(value: object, field: str, *, max_len: int = MAX_NO_LEN) -> str:
     text = value.strip()
     if len(text) > max_len:
         raise InvalidField(f"{field} is longer than {max_len} characters", field=field)
-    if any(ord(ch) < 32 for ch in text):
+    if _CONTROL.search(text) is not None:
         raise InvalidField(f"{field} must not contain control characters", field=field)
     return text
 

@@ -157,20 +157,15 @@ def create_users(conn: Connection, now_us: int, platform_no: str, new_users: lis
     one read of the user ids) instead of four per user. The caller has already made sure that neither
     the user numbers nor the personal IDs exist (the importer checks a chunk against the platform and
     itself); a race still fails on the unique constraints, and the caller's transaction rolls back.
-    Accounts are opened exactly as `ledger_store.open_account` opens them (zero balance, no overdraw).
+    Accounts are opened by `ledger_store.open_accounts` (zero balance, no overdraw).
     Returns platformUserNo → user id."""
     assert len(new_users) <= MAX_BULK_USERS, "bulk size above its limit"
     if not new_users:
         return {}
-    from cunguan.db.tables.ledger import accounts
-
     codes = {u.platform_user_no: ledger_code(platform_no, u.platform_user_no) for u in new_users}
     assert len(codes) == len(new_users), "a user number twice in one bulk"
-    opened = ledger_store.now_us()
-    conn.execute(accounts.insert(), [dict(code=code, owner_type=LEDGER_OWNER_TYPE, owner_ref=f"{platform_no}:{no}",
-                                          currency="CNY", allow_overdraw=False, balance_fen=0, frozen_fen=0,
-                                          created_us=opened) for no, code in codes.items()])
-    ids = ledger_store.account_ids(conn, codes.values())
+    ids = ledger_store.open_accounts(conn, [(code, LEDGER_OWNER_TYPE, f"{platform_no}:{no}")
+                                            for no, code in codes.items()])
     conn.execute(custody_users.insert(), [dict(
         platform_no=platform_no, platform_user_no=u.platform_user_no, user_type=u.user_type, user_role=u.user_role,
         name=u.name, id_card_type=u.id_card_type, id_card_no=u.id_card_no,

@@ -69,6 +69,24 @@ def open_account(
     return int(result.inserted_primary_key[0])
 
 
+def open_accounts(conn: Connection, specs: Sequence[tuple[str, str, str]], *, allow_overdraw: bool = False,
+                  currency: str = "CNY") -> dict[str, int]:
+    """Open many new accounts in two statements (bulk imports): `specs` are (code, owner_type,
+    owner_ref). Unlike `open_account` it does not look for existing codes first: a code that exists
+    fails on the unique constraint and the caller's transaction rolls back. Returns code → id."""
+    from cunguan.db.tables.ledger import accounts
+
+    if not specs:
+        return {}
+    opened = now_us()
+    conn.execute(accounts.insert(), [dict(code=code, owner_type=owner_type, owner_ref=owner_ref, currency=currency,
+                                          allow_overdraw=allow_overdraw, balance_fen=0, frozen_fen=0,
+                                          created_us=opened) for code, owner_type, owner_ref in specs])
+    ids = account_ids(conn, [code for code, _t, _r in specs])
+    assert len(ids) == len(specs), "every opened account is found again"
+    return ids
+
+
 def find_account(conn: Connection, code: str) -> dict | None:
     from cunguan.db.tables.ledger import accounts
 

@@ -66,3 +66,19 @@ def test_a_batch_touching_one_account_many_times_nets_out(engine):
         assert L.get_balance(c, v) == (50 * 3, 0)
         assert c.exec_driver_sql("SELECT COUNT(*) FROM freezes WHERE status = 'UNFREEZED'").scalar() == 50
     assert audit(engine) == []
+
+
+def test_open_accounts_in_bulk_and_refuses_an_existing_code(engine):
+    from sqlalchemy.exc import IntegrityError
+
+    specs = [(f"bulk:{i}", "USER", f"r{i}") for i in range(3)]
+    ids = run_in_transaction(engine, lambda c: L.open_accounts(c, specs))
+    assert sorted(ids) == [code for code, _t, _r in specs] and len(set(ids.values())) == 3
+    with engine.connect() as c:
+        assert all(L.get_balance(c, i) == (0, 0) for i in ids.values())
+        row = L.find_account(c, "bulk:1")
+        assert (row["owner_type"], row["owner_ref"], bool(row["allow_overdraw"])) == ("USER", "r1", False)
+    with pytest.raises(IntegrityError):
+        run_in_transaction(engine, lambda c: L.open_accounts(c, [("bulk:new", "USER", "n"), ("bulk:2", "USER", "x")]))
+    with engine.connect() as c:
+        assert L.find_account(c, "bulk:new") is None  # the failed bulk wrote nothing
