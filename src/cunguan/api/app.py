@@ -19,8 +19,20 @@ from cunguan.web import console_pages, demo_platform, reconcile_pages
 from cunguan.web.gateway_pages import install as install_gateway_pages
 
 
+class CunguanApp(FastAPI):
+    """The FastAPI app with the Lanmao `/service` fast path in front of its middleware stack
+    (`lanmao.router.ServiceFastPath`, installed by `lanmao.install`)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        fast = getattr(self.state, "lanmao_fast_path", None)
+        if fast is not None and fast.wants(scope):
+            await fast(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(engine: Engine, *, base_url: str = "http://127.0.0.1:8000") -> FastAPI:
-    app = FastAPI(title="Cunguan", version=__version__, description="Bank-side fund custody and collection")
+    app = CunguanApp(title="Cunguan", version=__version__, description="Bank-side fund custody and collection")
     app.state.engine = engine
     app.state.base_url = base_url
     app.include_router(health.router)

@@ -16,33 +16,28 @@ THE ONE PLACE TO CHANGE THE WORKLOAD is `prepare` + `detail_mix` below: the prod
 borrowers' prepared repayment freezes, ~3 % refused (100014 / 100008) — executed by the runner's
 default executor, the batched trade executor (`custody/trade_batch`). Preparation (users, projects,
 freezes, shares, created in bulk) is timed separately (`prepare_s`) and not counted in the rate.
-`CUNGUAN_BENCH_PROFILE=<file>` makes the server profile its runner thread(s) with cProfile and dump
-the stats to that file at exit.
+The server is `cunguan serve`'s own shape (`benchmarks/server.py`): `http_workers` HTTP processes
+accept, the supervisor process runs the runner and the NOTIFY delivery. `CUNGUAN_BENCH_PROFILE=<file>`
+makes it profile the runner's chunks with cProfile and dump the stats to that file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from cunguan.benchmarks import server as bench_server
 from cunguan.benchmarks.ledger import engine_of, scratch_database
 from cunguan.client import LanmaoClient, signing
 from cunguan.clock import Clock
@@ -61,7 +56,6 @@ PLATFORM_NO = "6900000001"
 DEFAULT_DETAILS = 100_000
 DEFAULT_USERS = 2_000
 DEFAULT_CONCURRENCY = 4
-SERVER_START_TIMEOUT_S = 60.0
 STALL_TIMEOUT_S = 120.0
 """The run fails if no stage makes progress for this long."""
 POLL_S = 0.25
@@ -319,120 +313,6 @@ def detail_mix(i: int, work: Workload) -> tuple[dict[str, Any], bool]:
          "targetPlatformUserNo": holder, "amount": _yuan(amount), "income": _yuan(income)}]}, not refused
 
 
-# ---------------------------------------------------------------- the server subprocess
-
-
-def serve(url: str, port: int) -> None:
-    """The subprocess: the real app on 127.0.0.1:port (runner and delivery worker from the env)."""
-    import uvicorn
-
-    from cunguan.api.app import create_app
-
-    profile_to = os.environ.get("CUNGUAN_BENCH_PROFILE")
-    if profile_to:
-        _profile_runner(profile_to)
-
-    app = create_app(create_engine(url), base_url=f"http://127.0.0.1:{port}")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _profile_runner(path: str) -> None:
-    """cProfile every runner chunk (`async_runner.run_chunk`, looked up per chunk by the runner loop);
-    the stats go to `path` when the server exits."""
-    import atexit
-    import cProfile
-
-    from cunguan.custody import async_runner
-
-    profiler = cProfile.Profile()
-    original = async_runner.run_chunk
-    lock = threading.Lock()
-
-    last_dump = [time.monotonic()]
-
-    def profiled(*args, **kwargs):
-        with lock:  # one profiler: chunks of several threads are profiled one at a time
-            profiler.enable()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                profiler.disable()
-                if time.monotonic() - last_dump[0] > 5.0:  # the server may be killed: dump as it goes
-                    profiler.dump_stats(path)
-                    last_dump[0] = time.monotonic()
-
-    async_runner.run_chunk = profiled
-    atexit.register(lambda: profiler.dump_stats(path))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def server_process(url: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cunguan.benchmarks.async_bench", url, str(port)],
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # graceful: the runner finishes its chunk
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-
-
-class RssSampler:
-    """VmRSS / VmHWM of a process from /proc (psutil is not installed), sampled in a thread."""
-
-    def __init__(self, pid: int, interval_s: float = 0.2) -> None:
-        self.pid, self.interval_s = pid, interval_s
-        self.max_rss_kib = 0
-        self.hwm_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
-        self._thread.start()
-
-    def sample(self) -> None:
-        try:
-            text = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return
-        for line in text.splitlines():
-            if line.startswith("VmRSS:"):
-                self.max_rss_kib = max(self.max_rss_kib, int(line.split()[1]))
-            elif line.startswith("VmHWM:"):
-                self.hwm_kib = max(self.hwm_kib, int(line.split()[1]))
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.sample()
-
-    def stop(self) -> float:
-        self.sample()
-        self._stop.set()
-        self._thread.join(5)
-        return max(self.max_rss_kib, self.hwm_kib) / 1024
-
-
 class Receiver:
     """The platform's notify URL: verifies each NOTIFY's signature, records every detail's status."""
 
@@ -498,6 +378,7 @@ class Result:
     batch_size: int
     concurrency: int
     runner_threads: int
+    http_workers: int
     users: int
     prepare_s: float
     stages_s: dict[str, float] = field(default_factory=dict)
@@ -510,7 +391,7 @@ class Result:
     def line(self) -> str:
         s = self.stages_s
         return (f"{self.engine}: {self.details:,} details in {self.batches:,} batches of ≤{self.batch_size} "
-                f"({self.concurrency} clients, {self.runner_threads} runner thread(s)): {self.seconds:.1f} s, "
+                f"({self.concurrency} clients, {self.http_workers} HTTP worker(s), {self.runner_threads} runner thread(s)): {self.seconds:.1f} s, "
                 f"{self.rate_per_s:,.0f} details/s | accept {s.get('accept', 0):.1f} s (p50 {self.accept_p50_ms:.0f} ms,"
                 f" max {self.accept_max_ms:.0f} ms), apply {s.get('apply', 0):.1f} s, notify {s.get('notify', 0):.1f} s"
                 f" | success {self.succeeded:,} fail {self.failed:,} | server max RSS {self.max_rss_mib:.0f} MiB"
@@ -529,7 +410,7 @@ def _pending(engine: Engine) -> int:
 
 
 def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int, runner_threads: int,
-        progress: Callable[[str, int], None] | None = None) -> Result:
+        http_workers: int = 1, progress: Callable[[str, int], None] | None = None) -> Result:
     assert 1 <= batch_size <= MAX_DETAILS_PER_BATCH and details >= 1 and concurrency >= 1
     engine = create_engine(url)
     upgrade(engine)
@@ -557,8 +438,9 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
     latencies: list[float] = []
     stages: dict[str, float] = {}
     try:
-        with server_process(url, env) as (proc, base):
-            sampler = RssSampler(proc.pid)
+        with bench_server.server_process(url, workers=http_workers, env=env) as (proc, port):
+            base = f"http://127.0.0.1:{port}"
+            sampler = bench_server.RssSampler(proc.pid)
             clients = [LanmaoClient(f"{base}{prefix}", PLATFORM_NO, platform_key, signing.public_key_pem(bank_key),
                                     timeout_s=120.0) for _ in range(concurrency)]
             local = threading.local()
@@ -622,7 +504,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
     return Result(details=details, seconds=round(seconds, 3), rate_per_s=round(details / seconds, 1),
                   max_rss_mib=round(max_rss, 1), audit_ok=not violations, outcomes_ok=outcomes_ok,
                   engine=make_engine_name(url), batches=len(batches), batch_size=batch_size, concurrency=concurrency,
-                  runner_threads=runner_threads, users=users, prepare_s=round(prepare_s, 1),
+                  runner_threads=runner_threads, http_workers=http_workers, users=users, prepare_s=round(prepare_s, 1),
                   stages_s={k: round(v, 3) for k, v in stages.items()},
                   accept_p50_ms=round(1000 * latencies[len(latencies) // 2], 1),
                   accept_max_ms=round(1000 * latencies[-1], 1), succeeded=succeeded,
@@ -635,11 +517,11 @@ def make_engine_name(url: str) -> str:
 
 def main(*, details: int = DEFAULT_DETAILS, db: str | None = None, as_json: bool = False, users: int = DEFAULT_USERS,
          batch_size: int = MAX_DETAILS_PER_BATCH, concurrency: int = DEFAULT_CONCURRENCY, runner_threads: int = 1,
-         echo: Callable[[str], None] = print) -> Result:
+         http_workers: int = 1, echo: Callable[[str], None] = print) -> Result:
     """The CLI entry point: a scratch database (SQLite unless --db names a PostgreSQL server), one run."""
     kind = engine_of(db) or "sqlite"
     kwargs = dict(details=details, users=users, batch_size=batch_size, concurrency=concurrency,
-                  runner_threads=runner_threads)
+                  runner_threads=runner_threads, http_workers=http_workers)
     if as_json:
         with scratch_database(kind, db) as url:
             result = run(url, **kwargs)
@@ -665,5 +547,3 @@ def main(*, details: int = DEFAULT_DETAILS, db: str | None = None, as_json: bool
     return result
 
 
-if __name__ == "__main__":  # the server subprocess: python -m cunguan.benchmarks.async_bench URL PORT
-    serve(sys.argv[1], int(sys.argv[2]))

@@ -4,12 +4,9 @@ SYNC_TRANSACTION, signed, from concurrent clients, against the real server.
 Target (issue 5 §3): 32 concurrent clients, ≥ 1,000 requests/s with p99 ≤ 50 ms on SQLite, ≥ 800/s on
 PostgreSQL, on the 2-core machine that also runs the clients.
 
-The server: the real app (`create_app`, every room installed, its background workers as `cunguan serve`
-starts them) served by uvicorn in a subprocess on 127.0.0.1 (`--workers N` processes on one database;
-the bank key comes from the database, so every worker signs with the same key). Set
-`CUNGUAN_BENCH_PROFILE=/path/file.pstats` to run the server under cProfile (one worker): the event
-loop thread and every request's pipeline call are profiled and merged into one pstats file at
-shutdown.
+The server: `cunguan serve`'s own shape in a subprocess on 127.0.0.1 (`benchmarks/server.py`): `--workers
+N` HTTP processes on one database (the bank key comes from the database, so every worker signs with
+the same key) beside the supervisor running the background workers.
 
 The workload: every client worker owns a stream of pairs, each one a bid and its release —
 1. USER_AUTO_PRE_TRANSACTION TENDER 1.00 yuan by an investor (who granted TENDER) on a project;
@@ -45,15 +42,10 @@ import datetime as dt
 import json
 import math
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -61,6 +53,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
+from cunguan.benchmarks import server as bench_server
 from cunguan.benchmarks.ledger import engine_of, scratch_database
 from cunguan.client import signing, wire
 from cunguan.clock import BEIJING, Clock
@@ -87,10 +80,7 @@ PRESIGN_RATE_PER_S = 1_600
 """Requests signed ahead per second of `seconds` (above any rate this machine reaches)."""
 WARMUP_PAIRS = 2
 BASELINE_SECONDS_MAX = 5.0
-SERVER_START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
-ENV_DB = "CUNGUAN_BENCH_SYNC_DB"
-ENV_PROFILE = "CUNGUAN_BENCH_PROFILE"
 CHUNK = 1_000
 
 
@@ -195,145 +185,6 @@ def beijing_stamp() -> str:
 
 
 # ---------------------------------------------------------------- the server subprocess
-
-
-class _Profiled:
-    """ASGI wrapper for `CUNGUAN_BENCH_PROFILE`: profiles the event-loop thread from startup and each
-    `pipeline.process` call in its worker thread; merges and dumps everything at lifespan shutdown."""
-
-    def __init__(self, app, path: str) -> None:
-        import cProfile
-        import threading
-
-        from cunguan.api.lanmao import pipeline
-
-        self.app, self.path = app, path
-        self.loop_profile = cProfile.Profile(time.thread_time)  # CPU, not wall (waits are not cost)
-        self.profiles: list = []
-        local = threading.local()
-        lock = threading.Lock()
-        inner = pipeline.process
-
-        def process(*args, **kwargs):
-            prof = getattr(local, "prof", None)
-            if prof is None:
-                prof = local.prof = cProfile.Profile(time.thread_time)
-                with lock:
-                    self.profiles.append(prof)
-            prof.enable()
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                prof.disable()
-
-        pipeline.process = process  # the router looks it up on the module at each request
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "lifespan":
-            return await self.app(scope, receive, send)
-
-        async def wrapped_receive():
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self.loop_profile.enable()
-            elif message["type"] == "lifespan.shutdown":
-                self.dump()
-            return message
-
-        return await self.app(scope, wrapped_receive, send)
-
-    def dump(self) -> None:
-        import pstats
-
-        self.loop_profile.disable()
-        stats = pstats.Stats(self.loop_profile)
-        for prof in self.profiles:
-            try:
-                stats.add(prof)
-            except TypeError:  # a profile that never ran
-                pass
-        stats.dump_stats(self.path)
-
-
-def server_app():
-    """uvicorn factory (`--factory cunguan.benchmarks.sync_bench:server_app`): the real app on the
-    database named by $CUNGUAN_BENCH_SYNC_DB."""
-    from cunguan.api.app import create_app
-
-    port = os.environ.get("CUNGUAN_BENCH_PORT", "8000")
-    app = create_app(create_engine(os.environ[ENV_DB]), base_url=f"http://127.0.0.1:{port}")
-    profile = os.environ.get(ENV_PROFILE)
-    return _Profiled(app, profile) if profile else app
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def server_process(url: str, workers: int) -> Iterator[tuple[subprocess.Popen, int]]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "cunguan.benchmarks.sync_bench:server_app",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
-    env = {**os.environ, ENV_DB: url, "CUNGUAN_BENCH_PORT": str(port)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                out.extend(int(x) for x in fh.read().split())
-        except OSError:
-            pass
-    return out
-
-
-def server_cpu_s(pid: int) -> float:
-    """user+system CPU seconds of the server process and its children (uvicorn workers), from /proc:
-    the server's own cost per request, whatever else the machine is running."""
-    total = 0
-    stack = [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-        stack.extend(_children(p))
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- the client
@@ -605,17 +456,17 @@ def run(url: str, *, clients: int = DEFAULT_CLIENTS, seconds: float = DEFAULT_SE
     path = Settings.from_env().lanmao_prefix + "/service"
     main_tally, base_tally = Tally(), Tally()
     base_s = min(seconds, BASELINE_SECONDS_MAX) if baseline_seconds is None else baseline_seconds
-    with server_process(url, workers) as (proc, port):
-        cpu0, client0 = server_cpu_s(proc.pid), time.process_time()
+    with bench_server.server_process(url, workers=workers) as (proc, port):
+        cpu0, client0 = bench_server.cpu_s(proc.pid), time.process_time()
         main_s = _run_loop(_drive(
             port, path, world.bank_public_pem, [stream_of(w) for w in range(clients)], seconds, 2 * WARMUP_PAIRS,
             main_tally, ("USER_AUTO_PRE_TRANSACTION", "SYNC_TRANSACTION"),
             (lambda n: progress("main", n)) if progress else None))
-        cpu1, client1 = server_cpu_s(proc.pid), time.process_time()
+        cpu1, client1 = bench_server.cpu_s(proc.pid), time.process_time()
         base_run_s = _run_loop(_drive(
             port, path, world.bank_public_pem, [lambda n: query_body] * clients, base_s, 2, base_tally,
             ("QUERY_USER_INFORMATION",), (lambda n: progress("baseline", n)) if progress else None))
-        cpu2 = server_cpu_s(proc.pid)
+        cpu2 = bench_server.cpu_s(proc.pid)
     violations = audit(engine)
     with engine.connect() as conn:
         bids = conn.execute(select(func.count()).select_from(custody_pre_transactions)

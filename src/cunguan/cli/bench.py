@@ -33,6 +33,7 @@ def async_(
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Concurrent submitting clients."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, max=1000, help="bizDetails per batch."),
     threads: int = typer.Option(1, "--threads", min=1, max=8, help="Runner threads in the server."),
+    workers: int = typer.Option(1, "--workers", min=1, max=8, help="HTTP worker processes of the server."),
     users: int = typer.Option(2000, "--users", min=1, help="Investors created by the prepare step."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, no progress bar."),
 ) -> None:
@@ -40,7 +41,7 @@ def async_(
     from cunguan.benchmarks.async_bench import main
 
     main(details=details, db=db, as_json=as_json, users=users, batch_size=batch_size, concurrency=concurrency,
-         runner_threads=threads, echo=typer.echo)
+         runner_threads=threads, http_workers=workers, echo=typer.echo)
 
 
 @app.command("sync")
@@ -49,7 +50,7 @@ def sync(
     seconds: float = typer.Option(20.0, "--seconds", min=0.5, help="Length of the timed phase."),
     db: str = typer.Option(None, "--db", help="PostgreSQL server URL to make the scratch database on, or a new "
                            "SQLite file (default: a temporary SQLite file)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=8, help="uvicorn worker processes of the server."),
+    workers: int = typer.Option(1, "--workers", min=1, max=8, help="HTTP worker processes of the server."),
     sign_live: bool = typer.Option(False, "--sign-live", help="Clients sign each request in the timed phase "
                                    "(default: signed before the clock starts)."),
     investors: int = typer.Option(2000, "--investors", min=1, help="Investors created by the prepare step."),

@@ -26,27 +26,29 @@ def serve(
     db: str = DbOption,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, max=16, help="HTTP worker processes (the background work runs in "
+                                "this process beside them)."),
     scheduler: bool = typer.Option(True, help="Also run the cross-bank collection scheduler (every minute)."),
     sms_sink: str = typer.Option("var/sms.jsonl", help="Local file that receives the SMS messages."),
 ) -> None:
-    """Migrate the database and run the HTTP server (Lanmao interface, pages, console, /health)."""
-    import uvicorn
-
-    from cunguan.api.app import create_app
+    """Migrate the database and run the server: HTTP worker processes (Lanmao interface, pages, console,
+    /health) and, in this process, the background workers (notifications, money, ASYNC runner, fees,
+    collection scheduler)."""
+    from cunguan.api import server
+    from cunguan.custody.demo import ensure_demo_platform
+    from cunguan.db.engine import database_url
     from cunguan.db.migrate import upgrade
 
-    engine = create_engine(db)
+    url = database_url(db)
+    engine = create_engine(url)
     upgrade(engine)
-    app = create_app(engine, base_url=f"http://{host}:{port}")
-    from cunguan.custody.demo import ensure_demo_platform
-    console.print(ensure_demo_platform(engine, base_url=f"http://{host}:{port}").describe())
-    console.print(f"Cunguan on http://{host}:{port}  (database: {engine.url.render_as_string(hide_password=True)})")
-    stop_scheduler = _start_scheduler(engine, sms_sink) if scheduler else None
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
-    finally:
-        if stop_scheduler is not None:
-            stop_scheduler()
+    base_url = f"http://{host}:{port}"
+    console.print(ensure_demo_platform(engine, base_url=base_url).describe())
+    console.print(f"Cunguan on {base_url}  (database: {engine.url.render_as_string(hide_password=True)}; "
+                  f"{workers} HTTP worker process{'es' if workers > 1 else ''})")
+    engine.dispose()
+    server.run(url, host, port, workers=workers, base_url=base_url,
+               extra_background=(lambda: _start_scheduler(create_engine(url), sms_sink)) if scheduler else None)
 
 
 def _start_scheduler(engine, sms_sink: str):

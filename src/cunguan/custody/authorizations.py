@@ -13,16 +13,17 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import BEIJING, Clock
 from cunguan.custody import passwords, requests
 from cunguan.custody.fields import opt
 from cunguan.custody.roles import AUTH_TYPES, AUTH_TYPES_BY_ROLE
-from cunguan.custody.user_errors import InvalidField, NotAuthorized, UserUnavailable, WrongState
+from cunguan.custody.user_errors import InvalidField, NotAuthorized, UserNotFound, UserUnavailable, WrongState
 from cunguan.custody.user_store import User, check_platform_no, get_user, platform_user_no
-from cunguan.db.tables.custody_users import custody_authorizations
+from cunguan.db.prepared import Prepared
+from cunguan.db.tables.custody_users import custody_authorizations, custody_users
 from cunguan.money import AmountError, format_yuan, parse_yuan
 
 MAX_FAIL_YEARS = 10
@@ -136,6 +137,23 @@ def active_auth_list(conn: Connection, user_id: int, today: dt.date) -> tuple[st
     return tuple(t for t in AUTH_TYPES if t in have)
 
 
+_u, _a = custody_users.c, custody_authorizations.c
+_CURRENT = Prepared(
+    select(_u.active_status, _a.id, _a.fail_date, _a.amount_cap_fen, _a.used_fen)
+    .select_from(custody_users.outerjoin(custody_authorizations, and_(
+        _a.user_id == _u.id, _a.auth_type == bindparam("auth_type"), _a.status == "ACTIVE")))
+    .where(_u.platform_no == bindparam("platform_no"), _u.platform_user_no == bindparam("user_no"))
+    .order_by(_a.id.desc()).limit(1))
+"""The user's status and their newest ACTIVE grant of one type, in one statement."""
+_CONSUME = Prepared(
+    update(custody_authorizations)
+    .where(_a.id == bindparam("a_id"), _a.status == "ACTIVE",
+           or_(_a.amount_cap_fen.is_(None), _a.used_fen + bindparam("amount") <= _a.amount_cap_fen))
+    .values(used_fen=_a.used_fen + bindparam("amount")))
+"""Counts an amount against the grant only while the cap still covers it: the check and the count are
+one statement, so two concurrent consumers (PostgreSQL) can never both fit under the cap."""
+
+
 def require_authorization(conn: Connection, platform_no: str, user_no: str, auth_type: str, amount_fen: int,
                           now: dt.datetime, *, consume: bool = False) -> None:
     """Raise NotAuthorized (100011) unless the user holds an unexpired `auth_type` authorization
@@ -143,23 +161,24 @@ def require_authorization(conn: Connection, platform_no: str, user_no: str, auth
     assert auth_type in AUTH_TYPES, auth_type
     assert isinstance(amount_fen, int) and amount_fen >= 0
     assert now.tzinfo is not None
-    user = get_user(conn, platform_no, user_no)
-    if not user.active:
+    found = _CURRENT.first(conn, {"auth_type": auth_type, "platform_no": platform_no, "user_no": user_no})
+    if found is None:
+        raise UserNotFound("platformUserNo: user does not exist on this platform", field="platformUserNo")
+    status, auth_id, fail_date, cap, used = found
+    if status != "ACTIVATED":
         raise UserUnavailable("platformUserNo: the user's account is not active", field="platformUserNo")
-    rows = _active_rows(conn, user.id, auth_type, lock=consume)
-    if not rows:
+    if auth_id is None:
         raise NotAuthorized(f"platformUserNo has not authorized {auth_type}", field="platformUserNo")
-    row = rows[-1]
-    today = now.astimezone(BEIJING).date()
-    if not _valid_on(row, today):
-        raise NotAuthorized(f"the {auth_type} authorization expired after {row['fail_date']}", field="platformUserNo")
-    cap = row["amount_cap_fen"]
-    if cap is not None and row["used_fen"] + amount_fen > cap:
+    if fail_date is not None and fail_date < now.astimezone(BEIJING).date().strftime("%Y%m%d"):
+        raise NotAuthorized(f"the {auth_type} authorization expired after {fail_date}", field="platformUserNo")
+    over = cap is not None and used + amount_fen > cap
+    if not over and consume and amount_fen:
+        over = _CONSUME.rowcount(conn, {"a_id": auth_id, "amount": amount_fen}) != 1
+        if over:  # another transaction counted against the cap since the read (PostgreSQL)
+            used = _CURRENT.first(conn, {"auth_type": auth_type, "platform_no": platform_no, "user_no": user_no})[4]
+    if over:
         raise NotAuthorized(f"amount exceeds what remains of the {auth_type} authorization "
-                            f"({format_yuan(cap - row['used_fen'])} yuan)", field="amount")
-    if consume and amount_fen:
-        conn.execute(update(custody_authorizations).where(custody_authorizations.c.id == row["id"])
-                     .values(used_fen=custody_authorizations.c.used_fen + amount_fen))
+                            f"({format_yuan(max(cap - used, 0))} yuan)", field="amount")
 
 
 # ---------------------------------------------------------------- USER_AUTHORIZATION

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import Clock
@@ -51,6 +51,7 @@ from cunguan.custody.trade_errors import (
     ShareInsufficient,
 )
 from cunguan.custody.user_errors import NotAuthorized
+from cunguan.db.prepared import Prepared, driver_sql, in_list, run_sql
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
     custody_freeze_releases,
@@ -108,23 +109,32 @@ def parse_order(req: Mapping[str, Any], biz_types: tuple[str, ...]) -> Order:
                  opt_text(req.get("remark"), "remark"), recharge_no)
 
 
-_ORDERS = select(custody_pre_transactions).where(
-    custody_pre_transactions.c.platform_no == bindparam("platform_no"),
-    custody_pre_transactions.c.request_no.in_(bindparam("request_nos", expanding=True)))
-_ORDERS_LOCKED = _ORDERS.with_for_update()
-_INSERT_ORDER = custody_pre_transactions.insert().values({name: bindparam(name) for name in (
+_INSERT_ORDER = Prepared(custody_pre_transactions.insert().values({name: bindparam(name) for name in (
     "platform_no", "request_no", "service_name", "platform_user_no", "biz_type", "project_no", "amount_fen",
     "consumed_fen", "released_fen", "pre_marketing_fen", "marketing_spent", "share_fen", "share_bought_fen",
-    "creditsale_request_no", "original_recharge_no", "remark", "status", "created_us", "updated_us")})
+    "creditsale_request_no", "original_recharge_no", "remark", "status", "created_us", "updated_us")}))
 """Statements built once (the freeze and trade paths run them on every request)."""
 
 
+_ORDER_COLUMNS = ", ".join(c.name for c in custody_pre_transactions.c)
+
+
 def load_orders(conn: Connection, platform_no: str, request_nos: list[str], *, lock: bool = False) -> dict[str, dict]:
+    """Freeze orders by requestNo in one statement (`lock`: their row locks on PostgreSQL)."""
     if not request_nos:
         return {}
-    stmt = _ORDERS_LOCKED if lock and conn.dialect.name == "postgresql" else _ORDERS
-    rows = conn.execute(stmt, {"platform_no": platform_no, "request_nos": sorted(set(request_nos))}).mappings()
-    return {r["request_no"]: dict(r) for r in rows}
+    in_nos, params = in_list(conn, sorted(set(request_nos)))
+    sql = f"SELECT {_ORDER_COLUMNS} FROM custody_pre_transactions WHERE platform_no = ? AND request_no {in_nos}"  # noqa: S608
+    if lock and conn.dialect.name == "postgresql":
+        sql += " FOR UPDATE"
+    cur = run_sql(conn, driver_sql(conn, sql), [platform_no, *params])
+    names = [d[0] for d in cur.description]
+    out = {}
+    for row in cur.fetchall():
+        order = dict(zip(names, row, strict=True))
+        order["marketing_spent"] = bool(order["marketing_spent"])  # the driver's 0/1 on SQLite
+        out[order["request_no"]] = order
+    return out
 
 
 def remaining_fen(order: Mapping[str, Any]) -> int:
@@ -179,7 +189,7 @@ def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str,
                                              clock.now(), consume=True)
     apply_ledger(conn, [Hold(payer.account_id, order.amount_fen, pre_key(platform_no, order.request_no),
                              f"{service_name}:{order.request_no}")], ["amount"])
-    conn.execute(_INSERT_ORDER, dict(
+    _INSERT_ORDER.execute(conn, dict(
         platform_no=platform_no, request_no=order.request_no, service_name=service_name,
         platform_user_no=order.user_no, biz_type=order.biz_type, project_no=order.project_no,
         amount_fen=order.amount_fen, consumed_fen=0, released_fen=0, pre_marketing_fen=order.pre_marketing_fen,

@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import Clock
@@ -56,6 +56,7 @@ from cunguan.custody.trade_errors import (
     ProjectNotFound,
     ProjectStatusNotAllowed,
 )
+from cunguan.db.prepared import Prepared
 from cunguan.db.tables.custody_trades import custody_projects
 
 PROJECT_TYPES = ("STANDARDPOWDER", "ENTRUST_PAY")
@@ -76,15 +77,22 @@ MAX_RATE = Decimal(10)
 # ---------------------------------------------------------------- loading
 
 
+_BY_NO = (custody_projects.c.platform_no == bindparam("platform_no")) & \
+    (custody_projects.c.project_no == bindparam("project_no"))
+_FIND = Prepared(select(custody_projects).where(_BY_NO))
+_FIND_LOCKED = Prepared({"sqlite": select(custody_projects).where(_BY_NO),
+                         "postgresql": select(custody_projects).where(_BY_NO).with_for_update()})
+_BOOLEANS = ("exchange_asset", "ever_repaying")
+
+
 def find_project(conn: Connection, platform_no: str, project_no: str, *, lock: bool = False) -> dict | None:
     """The project row; `lock` takes its row lock on PostgreSQL (SQLite's writer already serialises):
     every writer that changes a project's accumulators locks it first, before any ledger lock."""
-    stmt = select(custody_projects).where(custody_projects.c.platform_no == platform_no,
-                                          custody_projects.c.project_no == project_no)
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).mappings().first()
-    return dict(row) if row is not None else None
+    row = (_FIND_LOCKED if lock else _FIND).first_dict(conn, {"platform_no": platform_no, "project_no": project_no})
+    if row is not None:
+        for name in _BOOLEANS:  # the driver's 0/1 on SQLite
+            row[name] = bool(row[name])
+    return row
 
 
 def get_project(conn: Connection, platform_no: str, project_no: str, *, lock: bool = False,
@@ -95,12 +103,17 @@ def get_project(conn: Connection, platform_no: str, project_no: str, *, lock: bo
     return row
 
 
+ACCUMULATORS = ("loan_fen", "tender_frozen_fen", "repaid_principal_fen", "income_fen", "compensated_fen",
+                 "compensation_repaid_fen")
+_BUMP = Prepared(update(custody_projects).where(custody_projects.c.id == bindparam("b_id")).values(
+    updated_us=bindparam("b_now"), **{n: getattr(custody_projects.c, n) + bindparam(f"d_{n}") for n in ACCUMULATORS}))
+
+
 def bump(conn: Connection, project_id: int, now_us: int, **deltas: int) -> None:
     """Add to accumulators (`loan_fen=+x`, `tender_frozen_fen=-y`...); the table's CHECKs hold the line."""
-    changes = {name: getattr(custody_projects.c, name) + delta for name, delta in deltas.items() if delta}
-    if changes:
-        conn.execute(update(custody_projects).where(custody_projects.c.id == project_id)
-                     .values(updated_us=now_us, **changes))
+    assert set(deltas) <= set(ACCUMULATORS), deltas
+    if any(deltas.values()):
+        _BUMP.execute(conn, {"b_id": project_id, "b_now": now_us, **{f"d_{n}": deltas.get(n, 0) for n in ACCUMULATORS}})
 
 
 # ---------------------------------------------------------------- parsing

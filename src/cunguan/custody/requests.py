@@ -27,6 +27,7 @@ from cunguan.clock import Clock
 from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
 from cunguan.custody.fields import req_text
 from cunguan.custody.user_errors import DuplicateRequest
+from cunguan.db.prepared import Prepared
 from cunguan.db.tables.custody_users import custody_requests
 
 _PENDING = "{}"
@@ -45,14 +46,12 @@ _BY_KEY = (custody_requests.c.platform_no == bindparam("k_platform_no")) & \
 _FIND = select(custody_requests).where(_BY_KEY)
 _CLAIM_VALUES = {name: bindparam(name) for name in
                  ("platform_no", "request_no", "service_name", "platform_user_no", "outcome", "created_us")}
-_CLAIM = {"sqlite": sqlite_insert(custody_requests).values(_CLAIM_VALUES).on_conflict_do_nothing()
-          .returning(custody_requests.c.request_no),
-          "postgresql": pg_insert(custody_requests).values(_CLAIM_VALUES).on_conflict_do_nothing()
-          .returning(custody_requests.c.request_no)}
-_RECORD = update(custody_requests).where(_BY_KEY).values(outcome=bindparam("outcome"),
-                                                         platform_user_no=bindparam("platform_user_no"))
-"""Statements built once: the claim and the record run on every state-changing request, and building
-a Core statement (and its cache key) per call cost more than executing it."""
+_CLAIM = Prepared({dialect: insert(custody_requests).values(_CLAIM_VALUES).on_conflict_do_nothing()
+                   .returning(custody_requests.c.request_no)
+                   for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))})
+_RECORD = Prepared(update(custody_requests).where(_BY_KEY).values(outcome=bindparam("outcome"),
+                                                                  platform_user_no=bindparam("platform_user_no")))
+"""Prepared once: the claim and the record run on every state-changing request (db/prepared.py)."""
 
 
 def find(conn: Connection, platform_no: str, request_no_: str) -> dict | None:
@@ -69,11 +68,8 @@ def claim(conn: Connection, clock: Clock, platform_no: str, request_no_: str, se
     only when nothing was inserted a read of the original."""
     values = {"platform_no": platform_no, "request_no": request_no_, "service_name": service_name,
               "platform_user_no": platform_user_no, "outcome": _PENDING, "created_us": clock_us(clock)}
-    stmt = _CLAIM.get(conn.dialect.name)
-    if stmt is None:  # pragma: no cover - only the two supported engines
-        stmt = custody_requests.insert().values(_CLAIM_VALUES).returning(custody_requests.c.request_no)
     try:
-        inserted = conn.execute(stmt, values).first()
+        inserted = _CLAIM.first(conn, values)
     except IntegrityError:
         raise DuplicateRequest(f"requestNo {request_no_!r} was already used") from None
     if inserted is not None:
@@ -89,9 +85,9 @@ def record(conn: Connection, platform_no: str, request_no_: str, platform_user_n
            outcome: Mapping[str, object]) -> None:
     """Store the outcome on the claimed row (same transaction as the business rows)."""
     text = json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str)
-    result = conn.execute(_RECORD, {"k_platform_no": platform_no, "k_request_no": request_no_, "outcome": text,
-                                    "platform_user_no": platform_user_no})
-    assert result.rowcount == 1, "record() without claim()"
+    updated = _RECORD.rowcount(conn, {"k_platform_no": platform_no, "k_request_no": request_no_, "outcome": text,
+                                      "platform_user_no": platform_user_no})
+    assert updated == 1, "record() without claim()"
 
 
 def release(conn: Connection, platform_no: str, request_no_: str) -> None:

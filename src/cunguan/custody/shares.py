@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from cunguan.db.prepared import Prepared, driver_sql, in_list, run_sql
 from cunguan.db.tables.custody_trades import custody_shares
 
 
@@ -24,13 +25,13 @@ def load(conn: Connection, platform_no: str, project_no: str, holders: Iterable[
     holders = sorted(set(holders))
     if not holders:
         return {}
-    c = custody_shares.c
-    stmt = select(c.id, c.holder_user_no, c.principal_fen, c.locked_fen).where(
-        c.platform_no == platform_no, c.project_no == project_no, c.holder_user_no.in_(holders))
+    in_holders, params = in_list(conn, holders)
+    sql = ("SELECT id, holder_user_no, principal_fen, locked_fen FROM custody_shares "  # noqa: S608
+           f"WHERE platform_no = ? AND project_no = ? AND holder_user_no {in_holders}")
     if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        sql += " FOR UPDATE"
     return {r[1]: {"id": int(r[0]), "principal_fen": int(r[2]), "locked_fen": int(r[3])}
-            for r in conn.execute(stmt)}
+            for r in run_sql(conn, driver_sql(conn, sql), [platform_no, project_no, *params])}
 
 
 def holding(conn: Connection, platform_no: str, project_no: str, holder: str, *, lock: bool = False) -> dict | None:
@@ -51,13 +52,18 @@ def apply_deltas(conn: Connection, platform_no: str, project_no: str, existing: 
             assert d_principal >= 0 and d_locked >= 0, f"share of {holder} would go negative"
             inserts.append(dict(platform_no=platform_no, project_no=project_no, holder_user_no=holder,
                                 principal_fen=d_principal, locked_fen=d_locked, created_us=now_us, updated_us=now_us))
-    c = custody_shares.c
     if updates:
-        conn.execute(update(custody_shares).where(c.id == bindparam("b_id")).values(
-            principal_fen=c.principal_fen + bindparam("b_p"), locked_fen=c.locked_fen + bindparam("b_l"),
-            updated_us=now_us), updates)
+        _ADD.execute_many(conn, [{**u, "b_now": now_us} for u in updates])
     if inserts:
-        conn.execute(custody_shares.insert(), inserts)
+        _INSERT.execute_many(conn, inserts)
+
+
+_c = custody_shares.c
+_ADD = Prepared(update(custody_shares).where(_c.id == bindparam("b_id")).values(
+    principal_fen=_c.principal_fen + bindparam("b_p"), locked_fen=_c.locked_fen + bindparam("b_l"),
+    updated_us=bindparam("b_now")))
+_INSERT = Prepared(custody_shares.insert().values({n: bindparam(n) for n in (
+    "platform_no", "project_no", "holder_user_no", "principal_fen", "locked_fen", "created_us", "updated_us")}))
 
 
 def import_holdings(conn: Connection, platform_no: str, project_no: str, holdings: Mapping[str, int],

@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection
 from cunguan.clock import Clock
 from cunguan.custody import requests, trades
 from cunguan.custody.entrust_pay import entrusted_payee
+from cunguan.custody.projects import ACCUMULATORS
 from cunguan.custody.trade_common import Party, ledger_refusal, load_parties
 from cunguan.custody.trade_errors import ProjectNotFound
 from cunguan.custody.trade_rules import (
@@ -77,8 +78,6 @@ HOOK_FILTERS: dict[str, HookFilter] = {}
 """`module.name` of a BEFORE_LEDGER / AFTER_TRADE hook → which trades of a chunk it may act on."""
 IN_CHUNK = 900
 """Values per `IN (...)` / rows per multi-row statement (well under both engines' parameter limits)."""
-ACCUMULATORS = ("loan_fen", "tender_frozen_fen", "repaid_principal_fen", "income_fen", "compensated_fen",
-                "compensation_repaid_fen")
 
 
 def _hook_name(hook: Callable[..., Any]) -> str:

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import BEIJING, UTC
@@ -18,7 +18,7 @@ from cunguan.custody.roles import SYSTEM_USER_PREFIX
 from cunguan.custody.trade_errors import FreezeInsufficient, FreezeNotFound, InsufficientBalance
 from cunguan.custody.user_errors import UserNotFound, UserUnavailable
 from cunguan.db import ledger_store
-from cunguan.db.tables.custody_users import custody_users
+from cunguan.db.prepared import driver_sql, in_list, run_sql
 from cunguan.ledger.errors import InsufficientAvailable, InsufficientFrozen, LedgerError, UnknownFreeze
 from cunguan.ledger.ops import Op
 from cunguan.money import fen_to_decimal
@@ -62,27 +62,31 @@ class Party:
     role: str
 
 
-_c = custody_users.c
-_USERS_STMT = select(_c.platform_user_no, _c.ledger_account_id, _c.active_status, _c.user_role).where(
-    _c.platform_no == bindparam("platform_no"), _c.platform_user_no.in_(bindparam("user_nos", expanding=True)))
-"""Built once: every trade and freeze resolves its parties with it."""
-
-
 def load_parties(conn: Connection, platform_no: str, user_nos: Iterable[str]) -> dict[str, Party]:
-    """Resolve many numbers in two statements (users, system accounts). Unknown numbers are absent."""
+    """Resolve many numbers in one statement (the users, and the ledger accounts of the system
+    numbers). Unknown numbers are absent."""
     wanted = set(user_nos)
-    system = sorted(n for n in wanted if n in platforms.SYSTEM_ACCOUNTS)
+    codes = {platforms.system_account_code(platform_no, n): n for n in wanted if n in platforms.SYSTEM_ACCOUNTS}
     users = sorted(n for n in wanted if not is_system(n))
-    out: dict[str, Party] = {}
+    parts, params = [], []
     if users:
-        rows = conn.execute(_USERS_STMT, {"platform_no": platform_no, "user_nos": users})
-        for no, acc, status, role in rows:
+        in_users, user_params = in_list(conn, users)
+        parts.append("SELECT platform_user_no, ledger_account_id, active_status, user_role FROM custody_users "  # noqa: S608
+                     f"WHERE platform_no = ? AND platform_user_no {in_users}")
+        params += [platform_no, *user_params]
+    if codes:
+        in_codes, code_params = in_list(conn, sorted(codes))
+        parts.append(f"SELECT code, id, NULL, NULL FROM accounts WHERE code {in_codes}")  # noqa: S608
+        params += code_params
+    out: dict[str, Party] = {}
+    if not parts:
+        return out
+    for no, acc, status, role in run_sql(conn, driver_sql(conn, " UNION ALL ".join(parts)), params):
+        if status is None:  # a system account (users always have a status)
+            n = codes[no]
+            out[n] = Party(n, int(acc), True, True, platforms.SYSTEM_ACCOUNTS[n])
+        else:
             out[no] = Party(no, int(acc), False, status == "ACTIVATED", role)
-    if system:
-        codes = {platforms.system_account_code(platform_no, n): n for n in system}
-        for code, acc in ledger_store.account_ids(conn, codes).items():
-            n = codes[code]
-            out[n] = Party(n, acc, True, True, platforms.SYSTEM_ACCOUNTS[n])
     return out
 
 

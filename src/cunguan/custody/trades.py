@@ -51,6 +51,7 @@ from cunguan.custody.trade_rules import (
     plan_trade,
 )
 from cunguan.custody.user_errors import BusinessRefused
+from cunguan.db.prepared import Prepared
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
     custody_pre_transactions,
@@ -129,23 +130,27 @@ def _ledger_ops(platform_no: str, request_no: str, plan: TradePlan,
     return ops, fields
 
 
-_INSERT_TRADE = custody_trades.insert().values({name: bindparam(name) for name in (
+_INSERT_TRADE = Prepared(custody_trades.insert().values({name: bindparam(name) for name in (
     "platform_no", "request_no", "trade_type", "project_no", "sale_request_no", "batch_no", "status", "amount_fen",
-    "detail_count", "created_us")})
-_UPDATE_ORDERS = update(custody_pre_transactions).where(custody_pre_transactions.c.id == bindparam("b_id")).values(
-    consumed_fen=bindparam("b_consumed"), share_bought_fen=bindparam("b_bought"),
-    marketing_spent=bindparam("b_spent"), status=bindparam("b_status"), updated_us=bindparam("b_now"))
-"""Statements built once (every trade runs them)."""
+    "detail_count", "created_us")}).returning(custody_trades.c.id))
+_INSERT_DETAIL = Prepared(custody_trade_details.insert().values({name: bindparam(name) for name in (
+    "trade_id", "platform_no", "request_no", "seq", "biz_type", "freeze_request_no", "source_user_no", "target_user_no",
+    "amount_fen", "income_fen", "share_fen", "project_no", "custom_define", "remark", "created_us")}))
+_UPDATE_ORDERS = Prepared(update(custody_pre_transactions).where(custody_pre_transactions.c.id == bindparam("b_id"))
+                          .values(consumed_fen=bindparam("b_consumed"), share_bought_fen=bindparam("b_bought"),
+                                  marketing_spent=bindparam("b_spent"), status=bindparam("b_status"),
+                                  updated_us=bindparam("b_now")))
+"""Statements prepared once (every trade runs them; db/prepared.py)."""
 
 
 def _write(conn: Connection, platform_no: str, req: TradeRequest, state: TradeState, plan: TradePlan, now: int,
            batch_no: str | None) -> int:
     total = plan.total_fen
-    trade_id = conn.execute(_INSERT_TRADE, dict(
+    (trade_id,) = _INSERT_TRADE.first(conn, dict(
         platform_no=platform_no, request_no=req.request_no, trade_type=req.trade_type, project_no=req.project_no,
         sale_request_no=req.sale_request_no, batch_no=batch_no, status="SUCCESS", amount_fen=total,
-        detail_count=len(plan.rows), created_us=now)).inserted_primary_key[0]
-    conn.execute(custody_trade_details.insert(), [dict(
+        detail_count=len(plan.rows), created_us=now))
+    _INSERT_DETAIL.execute_many(conn, [dict(
         trade_id=trade_id, platform_no=platform_no, request_no=req.request_no, seq=d.seq, biz_type=d.biz_type,
         freeze_request_no=d.freeze_request_no, source_user_no=src, target_user_no=dst, amount_fen=d.amount_fen,
         income_fen=d.income_fen, share_fen=d.share_fen, project_no=req.project_no, custom_define=d.custom_define,
@@ -166,7 +171,7 @@ def _write(conn: Connection, platform_no: str, req: TradeRequest, state: TradeSt
                          "b_status": "FREEZED" if o["amount_fen"] - consumed - o["released_fen"] > 0 else "UNFREEZED"})
         for row in rows:
             row["b_now"] = now
-        conn.execute(_UPDATE_ORDERS, rows)
+        _UPDATE_ORDERS.execute_many(conn, rows)
     sale = state.sale
     if sale is not None and plan.sale_sold_fen:
         conn.execute(update(custody_debenture_sales).where(custody_debenture_sales.c.id == sale["id"]).values(

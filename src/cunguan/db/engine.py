@@ -6,11 +6,14 @@ that returned is on disk. SQLite write transactions begin IMMEDIATE (the write l
 so two writers never deadlock on a lock upgrade); read-only work can ask for a deferred begin with
 `conn.execution_options(sqlite_deferred=True)`.
 
-SQLite writers of one process queue on a Python lock per database file (`_writer_gate`) before
-BEGIN IMMEDIATE. Without it, N threads that want the write lock all meet SQLite's busy handler, which
-sleeps in steps of 1..100 ms: the lock sat idle while its waiters slept, and a 32-client load showed
-p99 in seconds. The gate hands the lock over at once, in arrival order; other processes (uvicorn
-`--workers`) still meet at SQLite's own lock and busy timeout, but each of them with one waiter at most.
+SQLite writers queue on a writer gate per database file (`_writer_gate`) before BEGIN IMMEDIATE: a
+Python lock for the threads of one process, then an exclusive `flock` on `<database>-writer-lock` for
+the processes (`cunguan serve --workers N`, the background process, a CLI command). Without it, N
+writers that want the write lock all meet SQLite's busy handler, which sleeps in steps of 1..100 ms:
+the lock sat idle while its waiters slept, and a 32-client load showed p99 in seconds (two server
+processes without the file lock: p99 2 s). A blocked `flock` wakes the moment the holder lets go, and
+the kernel drops the lock of a process that dies. A writer that does not take the gate (the sqlite3
+shell) still meets SQLite's own lock and busy timeout, so correctness never depends on the gate.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
@@ -67,21 +75,60 @@ def create_engine(url: str | None = None, *, pool_size: int = 8) -> Engine:
 
 
 SQLITE_BUSY_TIMEOUT_S = 30
-_gates: dict[str, threading.Lock] = {}
+_gates: dict[str, WriterGate] = {}
 _gates_lock = threading.Lock()
 
 
-def _writer_gate(path: str) -> threading.Lock:
-    """The one in-process writer lock of a database file (shared by every engine on that file)."""
+class WriterGate:
+    """One database file's writer gate: this process's threads queue on `lock`, then the processes on
+    an exclusive `flock` of the lock file (kept open for the process's life; `os.getpid()` guards a
+    forked child, which must open its own description of the file)."""
+
+    def __init__(self, path: str) -> None:
+        self.lock_path = f"{path}-writer-lock"
+        self.lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int | None:
+        if fcntl is None:  # pragma: no cover - not on Linux: SQLite's busy handler alone between processes
+            return None
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self, timeout_s: float) -> bool:
+        if not self.lock.acquire(timeout=timeout_s):
+            return False
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.lock.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
+
+
+def _writer_gate(path: str) -> WriterGate:
+    """The writer gate of a database file (shared by every engine on that file in this process)."""
     key = os.path.realpath(path)
     with _gates_lock:
         gate = _gates.get(key)
         if gate is None:
-            gate = _gates[key] = threading.Lock()
+            gate = _gates[key] = WriterGate(key)
         return gate
 
 
-def _gated_connection_class(gate: threading.Lock) -> type[sqlite3.Connection]:
+def _gated_connection_class(gate: WriterGate) -> type[sqlite3.Connection]:
     class GatedConnection(sqlite3.Connection):
         """Holds the file's writer gate from BEGIN IMMEDIATE until its COMMIT or ROLLBACK returned
         (SQLAlchemy's commit, rollback and the pool's reset-on-return all end here)."""
@@ -89,7 +136,7 @@ def _gated_connection_class(gate: threading.Lock) -> type[sqlite3.Connection]:
         _gate_held = False
 
         def take_gate(self) -> None:
-            if not gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            if not gate.acquire(SQLITE_BUSY_TIMEOUT_S):
                 raise sqlite3.OperationalError("database is locked (this process's other writers held it)")
             self._gate_held = True
 

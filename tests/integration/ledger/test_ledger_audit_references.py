@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 from cunguan.db import ledger_store as L
 from cunguan.db.ledger_audit import audit
+from cunguan.db.prepared import driver_sql
 from cunguan.db.tx import run_in_transaction
 from cunguan.ledger import Hold, Transfer
 from cunguan.ledger.chain import posting_hash
@@ -34,12 +35,12 @@ def append_posting(engine, debit: int, credit: int, freeze_id: int | None) -> No
         seq += 1
         digest = posting_hash(bytes(prev), seq, debit, credit, 700, "CNY", "FORGED", "x", None, freeze_id, created)
         c.exec_driver_sql(
-            L._p(c, "INSERT INTO postings (seq, debit_account_id, credit_account_id, amount_fen, currency, biz_type, "
+            driver_sql(c, "INSERT INTO postings (seq, debit_account_id, credit_account_id, amount_fen, currency, biz_type, "
                     "ref, idem_key, freeze_id, debit_balance_after, credit_balance_after, created_us, hash) "
                     "VALUES (?, ?, ?, 700, 'CNY', 'FORGED', 'x', NULL, ?, 0, 0, ?, ?)"),
             (seq, debit, credit, freeze_id, created, digest),
         )
-        c.exec_driver_sql(L._p(c, "UPDATE ledger_chain SET last_seq = ?, last_hash = ? WHERE id = 1"), (seq, digest))
+        c.exec_driver_sql(driver_sql(c, "UPDATE ledger_chain SET last_seq = ?, last_hash = ? WHERE id = 1"), (seq, digest))
 
 
 def test_postings_have_no_foreign_keys_but_freezes_keep_theirs(engine):

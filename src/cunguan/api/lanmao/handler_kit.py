@@ -1,10 +1,15 @@
 """The two shapes of a Lanmao service handler, so that each room's handler module is a table.
 
 - `in_transaction(service)`: the business function `service(conn, clock, platform_no, req)` runs in
-  one transaction (`run_in_transaction`: bounded retries on lock conflicts); its result dict is the
-  response, a typed error its refusal.
+  one transaction (`run_in_transaction`: bounded retries on lock conflicts; on SQLite in a group
+  commit, each service in its own savepoint); its result dict is the response, a typed error its
+  refusal.
 - `read_only(query)`: `query(conn, ctx, req)` reads on a connection whose SQLite transaction begins
   DEFERRED (no write lock taken, so queries never queue behind writers) and is rolled back after.
+
+Handlers of both shapes are `batchable`: short, with no effect outside their transaction, so the
+SQLite batch of `router.ServiceFastPath` may run them on the event loop inside its shared
+transaction. Any other handler runs alone on the service threads.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ Handler = Callable[[ServiceContext, dict[str, Any]], Any]
 
 def in_transaction(service: Callable[..., Any]) -> Handler:
     def handler(ctx: ServiceContext, req: dict[str, Any]) -> Any:
-        return run_in_transaction(ctx.engine, lambda conn: service(conn, ctx.clock, ctx.platform_no, req))
+        return run_in_transaction(ctx.engine, lambda conn: service(conn, ctx.clock, ctx.platform_no, req),
+                                  grouped=True)
 
     handler.__name__ = f"handle_{getattr(service, '__name__', 'service')}"
+    handler.batchable = True  # type: ignore[attr-defined]
     return handler
 
 
@@ -37,4 +44,5 @@ def read_only(query: Callable[[Connection, ServiceContext, dict[str, Any]], Any]
                 conn.rollback()
 
     handler.__name__ = f"handle_{getattr(query, '__name__', 'query')}"
+    handler.batchable = True  # type: ignore[attr-defined]
     return handler

@@ -9,6 +9,7 @@ Order of checks (each refusal is the error envelope, HTTP 200, and changes nothi
 6. timestamp within the window of the bank clock ................... 100002
 7. a handler exists (else 100006 "not yet available"), and it runs; its typed errors map to their
    codes; anything unexpected is logged with a correlation id and answered 100001.
+Steps 1-6 are `admit`, step 7 is `call`, the signed answer is `respond` (see `Call`).
 The signature is checked before anything in reqData is believed; serviceName is not covered by the
 signature on this wire, so it is only trusted once the platform is authenticated.
 """
@@ -21,14 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from starlette.responses import Response
 
 from cunguan.api.lanmao import responses
 from cunguan.api.lanmao.context import ServiceContext
 from cunguan.api.lanmao.envelope import Envelope, parse_envelope, parse_urlencoded
 from cunguan.api.lanmao.errors import WireError, to_wire_error
-from cunguan.api.lanmao.registry import Mode, Registry, mode_of
+from cunguan.api.lanmao.registry import Mode, Registry, ServiceSpec, mode_of
 from cunguan.api.lanmao.reqdata import check_timestamp, parse_req_data
 from cunguan.client import signing
 from cunguan.clock import Clock
@@ -41,6 +42,7 @@ from cunguan.custody.errors import (
     ServiceNotOpen,
     describe,
 )
+from cunguan.db.prepared import Prepared
 from cunguan.db.tables.custody_platforms import custody_platform_keys, custody_platforms
 from cunguan.settings import Settings
 
@@ -59,36 +61,36 @@ class Runtime:
         return platforms.bank_key(self.engine, self.settings).sign(data)
 
 
-_AUTH_STMT = (
-    sa.select(custody_platforms, custody_platform_keys.c.public_key_pem.label("auth_key_pem"),
-              custody_platform_keys.c.status.label("auth_key_status"))
+_c, _k = custody_platforms.c, custody_platform_keys.c
+_AUTH = Prepared(
+    sa.select(_c.platform_no, _c.name, _c.notify_url, _c.status, _c.custody_account_id, _k.public_key_pem, _k.status)
     .select_from(custody_platforms.outerjoin(custody_platform_keys, sa.and_(
-        custody_platform_keys.c.platform_no == custody_platforms.c.platform_no,
-        custody_platform_keys.c.key_serial == sa.bindparam("key_serial"))))
-    .where(custody_platforms.c.platform_no == sa.bindparam("platform_no"))
+        _k.platform_no == _c.platform_no, _k.key_serial == sa.bindparam("key_serial"))))
+    .where(_c.platform_no == sa.bindparam("platform_no"))
 )
-"""The platform and its key for (platformNo, keySerial) in one statement, built once (every request
-runs it: building and cache-keying a Core statement per request cost more than the query)."""
+"""The platform and its key for (platformNo, keySerial) in one statement (every request runs it)."""
 
 
-def authenticate(rt: Runtime, env: Envelope) -> platforms.Platform:
+def authenticate(rt: Runtime, env: Envelope, conn: Connection | None = None) -> platforms.Platform:
     """Read fresh from the database on every request (no cache): a suspended platform or a revoked key
-    is refused from the next request on, in every server process."""
+    is refused from the next request on, in every server process. `conn`: a read connection the
+    caller already holds (a batch authenticates all its requests on one)."""
     row = None
     if platforms.PLATFORM_NO_RE.fullmatch(env.platform_no):
-        with rt.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_deferred=True)
-            row = conn.execute(_AUTH_STMT, {"platform_no": env.platform_no, "key_serial": env.key_serial}) \
-                .mappings().first()
-            conn.rollback()
+        params = {"platform_no": env.platform_no, "key_serial": env.key_serial}
+        if conn is not None:
+            row = _AUTH.first(conn, params)
+        else:
+            with rt.engine.connect() as own:
+                row = _AUTH.first(own.execution_options(sqlite_deferred=True), params)
+                own.rollback()
     if row is None:
         raise PlatformNotFound(f"platformNo {env.platform_no[:32]!r} is not registered", field="platformNo")
-    platform = platforms.Platform(row["platform_no"], row["name"], row["notify_url"], row["status"],
-                                  int(row["custody_account_id"]))
+    platform_no, name, notify_url, status, custody_account_id, pem, key_status = row
+    platform = platforms.Platform(platform_no, name, notify_url, status, int(custody_account_id))
     if not platform.active:
         raise PlatformUnavailable(f"platform {platform.platform_no} is {platform.status}", field="platformNo")
-    pem = row["auth_key_pem"]
-    if (pem is None or row["auth_key_status"] != platforms.ACTIVE
+    if (pem is None or key_status != platforms.ACTIVE
             or not platforms.KEY_SERIAL_RE.fullmatch(env.key_serial)):
         raise BadSignature(f"keySerial {env.key_serial[:32]!r} is not registered for platform "
                            f"{platform.platform_no}", field="keySerial")
@@ -100,39 +102,96 @@ def authenticate(rt: Runtime, env: Envelope) -> platforms.Platform:
     return platform
 
 
-def process(rt: Runtime, endpoint: Mode, body: bytes, form_pairs: list[tuple[str, str]] | None,
-            correlation_id: str) -> responses.WireResponse:
+@dataclass
+class Call:
+    """One request through the pipeline's three steps: `admit` (checks 1-6, no business effect),
+    `call` (the handler), `respond` (the signed answer). `process` runs them back to back; the SQLite
+    batch of `router.ServiceFastPath` runs each step for a whole batch at a time."""
+
+    endpoint: Mode
+    correlation_id: str
+    service: str = "?"
     req: dict[str, Any] | None = None
-    service = "?"
+    spec: ServiceSpec | None = None
+    ctx: ServiceContext | None = None
+    result: Any = None
+    error: WireError | None = None
+
+    @property
+    def admitted(self) -> bool:
+        return self.spec is not None and self.error is None
+
+
+def admit(rt: Runtime, endpoint: Mode, body: bytes, form_pairs: list[tuple[str, str]] | None,
+          correlation_id: str, conn: Connection | None = None) -> Call:
+    """Checks 1-6 of the module docstring; a refusal is kept on the Call (`error`)."""
+    call_ = Call(endpoint, correlation_id)
     try:
         env = parse_envelope(form_pairs if form_pairs is not None else parse_urlencoded(body))
-        service = env.service_name
-        platform = authenticate(rt, env)
-        req = parse_req_data(env.req_data)
+        call_.service = env.service_name
+        platform = authenticate(rt, env, conn)
+        call_.req = parse_req_data(env.req_data)
         mode = mode_of(env.service_name, rt.registry)
         if mode is None:
             raise ServiceNotOpen(f"serviceName {env.service_name} is not a Lanmao service", field="serviceName")
         if mode != endpoint:
             raise ServiceNotOpen(f"{env.service_name} is a {mode} service: post it to "
                                  f"{rt.settings.lanmao_prefix}/{mode}", field="serviceName")
-        check_timestamp(req, rt.clock, rt.settings.timestamp_window_s)
+        check_timestamp(call_.req, rt.clock, rt.settings.timestamp_window_s)
         spec = rt.registry.get(env.service_name)
         if spec is None:
             raise ServiceNotOpen(f"{env.service_name} is not yet available on this bank", field="serviceName")
-        ctx = ServiceContext(platform=platform, engine=rt.engine, clock=rt.clock, settings=rt.settings,
-                             service_name=env.service_name, key_serial=env.key_serial,
-                             user_device=env.user_device, correlation_id=correlation_id,
-                             base_url=rt.base_url, bank_sign=rt.bank_sign)
-        result = spec.handler(ctx, req)
-        return _success(rt, endpoint, result, req, correlation_id)
+        call_.ctx = ServiceContext(platform=platform, engine=rt.engine, clock=rt.clock, settings=rt.settings,
+                                   service_name=env.service_name, key_serial=env.key_serial,
+                                   user_device=env.user_device, correlation_id=correlation_id,
+                                   base_url=rt.base_url, bank_sign=rt.bank_sign)
+        call_.spec = spec
     except Exception as exc:  # noqa: BLE001 - the edge: nothing escapes as a 5xx
-        wire_error = to_wire_error(exc)
-        if wire_error is None:
-            logger.exception("lanmao %s %s failed unexpectedly [cid=%s]", endpoint, service, correlation_id)
-            wire_error = WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {correlation_id}"))
-        else:
-            logger.info("lanmao %s %s refused %s [cid=%s]", endpoint, service, wire_error.error_code, correlation_id)
-        return error_response(rt, endpoint, wire_error, req, correlation_id)
+        call_.error = _wire_error(call_, exc)
+    return call_
+
+
+def call(call_: Call) -> Call:
+    """Run the admitted request's handler; its result, or its refusal as a WireError."""
+    assert call_.admitted and call_.ctx is not None and call_.req is not None
+    try:
+        call_.result = call_.spec.handler(call_.ctx, call_.req)
+    except Exception as exc:  # noqa: BLE001 - the edge: nothing escapes as a 5xx
+        call_.error = _wire_error(call_, exc)
+    return call_
+
+
+def fail(call_: Call) -> Call:
+    """Turn an answered request into the generic system error (its work did not become durable)."""
+    call_.result, call_.error = None, WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {call_.correlation_id}"))
+    return call_
+
+
+def respond(rt: Runtime, call_: Call) -> responses.WireResponse:
+    if call_.error is None:
+        try:
+            return _success(rt, call_.endpoint, call_.result, call_.req or {}, call_.correlation_id)
+        except Exception as exc:  # noqa: BLE001 - a handler returned something the wire cannot carry
+            call_.error = _wire_error(call_, exc)
+    return error_response(rt, call_.endpoint, call_.error, call_.req, call_.correlation_id)
+
+
+def _wire_error(call_: Call, exc: Exception) -> WireError:
+    wire_error = to_wire_error(exc)
+    cid = call_.correlation_id
+    if wire_error is None:
+        logger.error("lanmao %s %s failed unexpectedly [cid=%s]", call_.endpoint, call_.service, cid, exc_info=exc)
+        return WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {cid}"))
+    logger.info("lanmao %s %s refused %s [cid=%s]", call_.endpoint, call_.service, wire_error.error_code, cid)
+    return wire_error
+
+
+def process(rt: Runtime, endpoint: Mode, body: bytes, form_pairs: list[tuple[str, str]] | None,
+            correlation_id: str) -> responses.WireResponse:
+    call_ = admit(rt, endpoint, body, form_pairs, correlation_id)
+    if call_.admitted:
+        call(call_)
+    return respond(rt, call_)
 
 
 def _success(rt: Runtime, endpoint: Mode, result: Any, req: dict[str, Any], cid: str) -> responses.WireResponse:

@@ -1,0 +1,129 @@
+"""Running the server: HTTP worker processes, and the background work in the process that starts them.
+
+`run(...)` (what `cunguan serve` and the benchmarks call) is a small supervisor:
+- **this process** runs the app's background workers — NOTIFY delivery, the money worker, the
+  ASYNC_TRANSACTION runner, the custody fee check (the app lifespan, `api.background`) and, when asked,
+  the collection scheduler — and serves no HTTP;
+- **`workers` HTTP processes** (spawned, so nothing of this process's threads or connections is
+  inherited) each serve the whole app with its background workers switched off, on a socket of their
+  own bound to the same address with `SO_REUSEPORT`, so the kernel spreads connections over them (one
+  shared listening socket let one process accept all 32 connections of a load). A worker that dies
+  is started again.
+
+Why processes: Python runs one thread at a time per process, and the runner's chunks, the HTTP
+requests and the notifications together need more than one core. Everything they share goes through
+the database (SQLite: one writer at a time, see `db.engine`'s writer gate; PostgreSQL: row locks), so
+their correctness never depends on being in one process. SIGTERM / SIGINT stop the HTTP workers first,
+then the background workers (the runner finishes its chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Mapping
+
+log = logging.getLogger("cunguan.server")
+
+BACKGROUND_SWITCHES = ("CUNGUAN_NOTIFY_WORKER", "CUNGUAN_MONEY_WORKER", "CUNGUAN_ASYNC_WORKER", "CUNGUAN_FEE_WORKER")
+"""The background workers an HTTP worker process must not run (they run in the supervisor)."""
+MAX_WORKERS = 16
+RESTART_PAUSE_S = 1.0
+
+
+def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    """A socket bound to (host, port) that other processes may bind to as well (`SO_REUSEPORT`)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(2048)
+    return sock
+
+
+def http_worker(db_url: str, host: str, port: int, base_url: str, env: Mapping[str, str], log_level: str) -> None:
+    """One HTTP worker process (the spawn target): the app on its own SO_REUSEPORT socket."""
+    os.environ.update(env)
+    for name in BACKGROUND_SWITCHES:
+        os.environ[name] = "off"
+    import uvicorn
+
+    from cunguan.api.app import create_app
+    from cunguan.db.engine import create_engine
+
+    sock = bind(host, port)
+    app = create_app(create_engine(db_url), base_url=base_url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
+    server.run(sockets=[sock])
+
+
+def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | None = None,
+        log_level: str = "info", env: Mapping[str, str] | None = None,
+        extra_background: Callable[[], Callable[[], None]] | None = None,
+        on_ready: Callable[[list[int]], None] | None = None) -> None:
+    """Serve until SIGTERM / SIGINT (see the module docstring). `env`: variables for the HTTP workers
+    on top of this process's; `extra_background()` starts more background work here and returns its
+    stop function; `on_ready(pids)` is called once the workers are started."""
+    assert 1 <= workers <= MAX_WORKERS, workers
+    from cunguan.api.app import create_app
+    from cunguan.db.engine import create_engine
+
+    base_url = base_url or f"http://{host}:{port}"
+    probe = bind(host, port, listen=False)  # fail here, not in every worker, when the address is taken
+    app = create_app(create_engine(db_url), base_url=base_url)
+    context = multiprocessing.get_context("spawn")
+    args = (db_url, host, port, base_url, dict(env or {}), log_level)
+
+    def start_worker():
+        proc = context.Process(target=http_worker, args=args, name="cunguan-http", daemon=False)
+        proc.start()
+        return proc
+
+    async def supervise() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        stop_extra = extra_background() if extra_background is not None else None
+        procs = []
+        try:
+            async with app.router.lifespan_context(app):
+                procs = [start_worker() for _ in range(workers)]
+                probe.close()
+                if on_ready is not None:
+                    on_ready([p.pid for p in procs])
+                while not stop.is_set():
+                    try:
+                        await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
+                    except TimeoutError:
+                        pass
+                    for i, proc in enumerate(procs):
+                        if not stop.is_set() and not proc.is_alive():
+                            log.error("HTTP worker %s exited with %s; starting another", proc.pid, proc.exitcode)
+                            procs[i] = start_worker()
+                _stop_workers(procs)
+        finally:
+            _stop_workers(procs)
+            if stop_extra is not None:
+                stop_extra()
+
+    asyncio.run(supervise())
+
+
+def _stop_workers(procs) -> None:
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 30
+    for proc in procs:
+        proc.join(max(0.1, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)

@@ -1,0 +1,172 @@
+"""The server the benchmarks measure: `cunguan serve`'s own supervisor (`api.server.run`) in a
+subprocess on 127.0.0.1 — the HTTP worker processes plus the background workers (ASYNC runner,
+NOTIFY delivery, money, fees) in the supervisor — and what the benchmarks read off its process tree
+from /proc (psutil is not installed): CPU seconds and resident memory.
+
+`CUNGUAN_BENCH_PROFILE=<file>` makes the supervisor profile the ASYNC runner's chunks with cProfile
+and dump the stats to that file as it goes and at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+START_TIMEOUT_S = 60.0
+ENV_PROFILE = "CUNGUAN_BENCH_PROFILE"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server_process(url: str, *, workers: int = 1, env: Mapping[str, str] | None = None
+                   ) -> Iterator[tuple[subprocess.Popen, int]]:
+    """Start the server on a free port, wait until it accepts connections; stop it (SIGTERM: the runner
+    finishes its chunk) at the end. Yields (the supervisor process, port)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cunguan.benchmarks.server", url, str(port), str(workers)],
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def tree(pid: int) -> list[int]:
+    """The process and all its descendants."""
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    stack.extend(int(x) for x in fh.read().split())
+            except OSError:
+                pass
+    return out
+
+
+def cpu_s(pid: int) -> float:
+    """user+system CPU seconds of the server's process tree: its own cost, whatever else runs."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of the whole process tree now (sum of VmRSS)."""
+    total = 0
+    for p in tree(pid):
+        try:
+            text = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+class RssSampler:
+    """The peak of `rss_kib` over the run, sampled in a thread."""
+
+    def __init__(self, pid: int, interval_s: float = 0.2) -> None:
+        self.pid, self.interval_s = pid, interval_s
+        self.max_rss_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+        self._thread.start()
+
+    def sample(self) -> None:
+        self.max_rss_kib = max(self.max_rss_kib, rss_kib(self.pid))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def stop(self) -> float:
+        """The peak in MiB."""
+        self.sample()
+        self._stop.set()
+        self._thread.join(5)
+        return self.max_rss_kib / 1024
+
+
+def _profile_runner(path: str) -> None:
+    """cProfile every runner chunk (`async_runner.run_chunk`, looked up per chunk by the runner loop)."""
+    import atexit
+    import cProfile
+
+    from cunguan.custody import async_runner
+
+    profiler = cProfile.Profile()
+    original = async_runner.run_chunk
+    lock = threading.Lock()
+    last_dump = [time.monotonic()]
+
+    def profiled(*args, **kwargs):
+        with lock:  # one profiler: chunks of several threads are profiled one at a time
+            profiler.enable()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                profiler.disable()
+                if time.monotonic() - last_dump[0] > 5.0:  # the server may be killed: dump as it goes
+                    profiler.dump_stats(path)
+                    last_dump[0] = time.monotonic()
+
+    async_runner.run_chunk = profiled
+    atexit.register(lambda: profiler.dump_stats(path))
+
+
+def main(url: str, port: int, workers: int) -> None:
+    from cunguan.api import server
+
+    profile_to = os.environ.get(ENV_PROFILE)
+    if profile_to:
+        _profile_runner(profile_to)
+    server.run(url, "127.0.0.1", port, workers=workers, log_level="warning")
+
+
+if __name__ == "__main__":  # python -m cunguan.benchmarks.server URL PORT WORKERS
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
