@@ -28,6 +28,12 @@ def parse_yuan(value: object, *, field: str = "amount", allow_zero: bool = False
     JSON numbers arrive as `int` or as `Decimal` (the wire parser uses `parse_float=Decimal`); a Python
     `float` is refused outright because its text is already lost.
     """
+    if type(value) is Decimal and value.is_finite():  # the common case: a JSON number with ≤ 2 decimals
+        exponent = value.as_tuple().exponent
+        if -2 <= exponent <= 0 and value.adjusted() <= 18:  # type: ignore[operator]
+            fen_int = int(value.scaleb(2))  # exact: at most two decimals
+            if 0 < fen_int <= MAX_FEN or (fen_int == 0 and allow_zero and not value.is_signed()):
+                return fen_int
     if isinstance(value, bool) or value is None:
         raise AmountError(f"{field} must be a number")
     if isinstance(value, float):

@@ -61,6 +61,7 @@ from cunguan.custody.trade_rules import (
 )
 from cunguan.custody.user_errors import DuplicateRequest
 from cunguan.db import ledger_store
+from cunguan.db.prepared import driver_sql, in_list, run_sql
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
     custody_pre_transactions,
@@ -161,14 +162,20 @@ def _pieces(values: Sequence[Any]) -> list[Sequence[Any]]:
 
 
 def _rows_in(conn: Connection, table, column, platform_no: str, values: set[str], *, lock: bool = False) -> list[dict]:
+    """`table`'s rows of the platform whose `column` is one of `values`, as dicts (driver statements:
+    SQLAlchemy's result rows cost more than the query here; booleans are the driver's 0/1 on SQLite,
+    which the rules read as truth values)."""
     out: list[dict] = []
+    columns = ", ".join(c.name for c in table.c)
     for part in _pieces(sorted(values)):
-        stmt = select(table).where(table.c.platform_no == platform_no, column.in_(part)).order_by(table.c.id)
+        in_values, params = in_list(conn, part)
+        sql = (f"SELECT {columns} FROM {table.name} WHERE platform_no = ? AND {column.name} {in_values} "  # noqa: S608
+               "ORDER BY id")
         if lock and conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        result = conn.execute(stmt)
-        keys = list(result.keys())
-        out.extend(dict(zip(keys, r, strict=True)) for r in result)
+            sql += " FOR UPDATE"
+        cur = run_sql(conn, driver_sql(conn, sql), [platform_no, *params])
+        names = [d[0] for d in cur.description]
+        out.extend(dict(zip(names, r, strict=True)) for r in cur.fetchall())
     return out
 
 
@@ -348,7 +355,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
         planned, failures, work = _plan_pass(platform_no, live, loaded, ledger_refused)
         results = ledger_store.apply_groups(conn, [p.ops for p in planned], write_if_refused=False)
         newly = {p.index: ledger_refusal(r.error, p.fields) for p, r in zip(planned, results, strict=True)
-                 if not r.ok and r.error is not None}
+                 if r is not None and not r.ok and r.error is not None}
         if not newly:
             break
         ledger_refused.update(newly)

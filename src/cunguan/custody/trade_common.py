@@ -51,9 +51,10 @@ def is_system(user_no: str) -> bool:
     return user_no.startswith(SYSTEM_USER_PREFIX)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Party:
-    """A payer or payee: a custody user or a system account of the platform."""
+    """A payer or payee: a custody user or a system account of the platform (not frozen: one is built
+    per party of every chunk; treat it as a value)."""
 
     user_no: str
     account_id: int

@@ -500,20 +500,20 @@ def _optimistic_plan(conn: Connection, ops: list[Op], atomic: bool) -> Plan | No
 
 
 def apply_groups(conn: Connection, groups: Sequence[Sequence[Op]], *,
-                 write_if_refused: bool = True) -> list[core.GroupResult]:
+                 write_if_refused: bool = True) -> list[core.GroupResult | None]:
     """Apply groups of operations, each all-or-nothing (`core.plan_groups`), in one load and one write
     inside the caller's transaction; one `GroupResult` per group. A refused group leaves no trace and
     the groups after it are decided as if it had not been asked.
 
-    `write_if_refused=False`: when any group is refused nothing is written (the caller re-plans without
-    it; the trade batch does, since its business rows were planned assuming every group applies).
-    Keyed transfers are looked up before planning (no optimistic path: a group batch is the trade
-    executor's, whose transfers carry no keys)."""
+    `write_if_refused=False`: when a group is refused nothing is written and the groups after the first
+    refused one are not decided (None): the caller plans again without it (the trade batch does, since
+    its business rows were planned assuming every group applies). Keyed transfers are looked up before
+    planning (no optimistic path: a group batch is the trade executor's, whose transfers carry no keys)."""
     groups = [list(g) for g in groups]
     ops = [op for g in groups for op in g]
     if not ops:
         return [core.GroupResult(True, []) for _ in groups]
-    plan, results = core.plan_groups(_load_book(conn, ops), groups)
-    if write_if_refused or all(r.ok for r in results):
+    plan, results = core.plan_groups(_load_book(conn, ops), groups, stop_at_refusal=not write_if_refused)
+    if all(r is not None and r.ok for r in results) or write_if_refused:
         _write(conn, plan)
     return results
