@@ -1,20 +1,24 @@
-"""Running the server: HTTP worker processes, and the background work in the process that starts them.
+"""Running the server: HTTP worker processes, the ASYNC runner's process, and the other background work
+in the process that starts them.
 
 `run(...)` (what `cunguan serve` and the benchmarks call) is a small supervisor:
-- **this process** runs the app's background workers — NOTIFY delivery, the money worker, the
-  ASYNC_TRANSACTION runner, the custody fee check (the app lifespan, `api.background`) and, when asked,
-  the collection scheduler — and serves no HTTP;
+- **this process** runs the background workers but one — NOTIFY delivery, the money worker, the custody
+  fee check (the app lifespan, `api.background`) and, when asked, the collection scheduler — and serves
+  no HTTP;
+- **one runner process** runs the ASYNC_TRANSACTION runner alone (the same app lifespan with only that
+  worker on): it is the one long CPU-bound job, and beside the notifications and the HTTP requests it
+  got a third less done (measured on the 2-core machine);
 - **`workers` HTTP processes** (spawned, so nothing of this process's threads or connections is
   inherited) each serve the whole app with its background workers switched off, on a socket of their
   own bound to the same address with `SO_REUSEPORT`, so the kernel spreads connections over them (one
-  shared listening socket let one process accept all 32 connections of a load). A worker that dies
-  is started again.
+  shared listening socket let one process accept all 32 connections of a load).
+A child that dies is started again.
 
 Why processes: Python runs one thread at a time per process, and the runner's chunks, the HTTP
 requests and the notifications together need more than one core. Everything they share goes through
 the database (SQLite: one writer at a time, see `db.engine`'s writer gate; PostgreSQL: row locks), so
-their correctness never depends on being in one process. SIGTERM / SIGINT stop the HTTP workers first,
-then the background workers (the runner finishes its chunk).
+their correctness never depends on being in one process. SIGTERM / SIGINT stop the children first (the
+runner finishes its chunk), then the background workers here.
 """
 
 from __future__ import annotations
@@ -48,6 +52,28 @@ def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
     return sock
 
 
+def runner_process(db_url: str, base_url: str, env: Mapping[str, str]) -> None:
+    """The ASYNC runner's process (a spawn target): the app's lifespan with only the runner switched on,
+    until SIGTERM."""
+    os.environ.update(env)
+    for name in BACKGROUND_SWITCHES:
+        os.environ[name] = "on" if name == "CUNGUAN_ASYNC_WORKER" else "off"
+    from cunguan.api.app import create_app
+    from cunguan.db.engine import create_engine
+
+    app = create_app(create_engine(db_url), base_url=base_url)
+
+    async def serve_lifespan() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with app.router.lifespan_context(app):
+            await stop.wait()
+
+    asyncio.run(serve_lifespan())
+
+
 def http_worker(db_url: str, host: str, port: int, base_url: str, env: Mapping[str, str], log_level: str) -> None:
     """One HTTP worker process (the spawn target): the app on its own SO_REUSEPORT socket."""
     os.environ.update(env)
@@ -60,6 +86,7 @@ def http_worker(db_url: str, host: str, port: int, base_url: str, env: Mapping[s
 
     sock = bind(host, port)
     app = create_app(create_engine(db_url), base_url=base_url)
+
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
     server.run(sockets=[sock])
 
@@ -70,19 +97,26 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
         on_ready: Callable[[list[int]], None] | None = None) -> None:
     """Serve until SIGTERM / SIGINT (see the module docstring). `env`: variables for the HTTP workers
     on top of this process's; `extra_background()` starts more background work here and returns its
-    stop function; `on_ready(pids)` is called once the workers are started."""
+    stop function; `on_ready(pids)` is called once the children are started. `CUNGUAN_ASYNC_WORKER=off`
+    starts no runner process."""
     assert 1 <= workers <= MAX_WORKERS, workers
     from cunguan.api.app import create_app
     from cunguan.db.engine import create_engine
 
     base_url = base_url or f"http://{host}:{port}"
     probe = bind(host, port, listen=False)  # fail here, not in every worker, when the address is taken
+    runner_on = os.environ.get("CUNGUAN_ASYNC_WORKER", "on").strip().lower() in ("on", "1", "true")
+    os.environ["CUNGUAN_ASYNC_WORKER"] = "off"  # this process: everything but the runner
     app = create_app(create_engine(db_url), base_url=base_url)
     context = multiprocessing.get_context("spawn")
-    args = (db_url, host, port, base_url, dict(env or {}), log_level)
+    child_env = dict(env or {})
+    starts = [(http_worker, (db_url, host, port, base_url, child_env, log_level), "cunguan-http")] * workers
+    if runner_on:
+        starts.append((runner_process, (db_url, base_url, child_env), "cunguan-async-runner"))
 
-    def start_worker():
-        proc = context.Process(target=http_worker, args=args, name="cunguan-http", daemon=False)
+    def start_child(i: int):
+        target, args_, name = starts[i]
+        proc = context.Process(target=target, args=args_, name=name, daemon=False)
         proc.start()
         return proc
 
@@ -95,7 +129,7 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
         procs = []
         try:
             async with app.router.lifespan_context(app):
-                procs = [start_worker() for _ in range(workers)]
+                procs = [start_child(i) for i in range(len(starts))]
                 probe.close()
                 if on_ready is not None:
                     on_ready([p.pid for p in procs])
@@ -106,8 +140,8 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
                         pass
                     for i, proc in enumerate(procs):
                         if not stop.is_set() and not proc.is_alive():
-                            log.error("HTTP worker %s exited with %s; starting another", proc.pid, proc.exitcode)
-                            procs[i] = start_worker()
+                            log.error("%s %s exited with %s; starting another", proc.name, proc.pid, proc.exitcode)
+                            procs[i] = start_child(i)
                 _stop_workers(procs)
         finally:
             _stop_workers(procs)

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -41,6 +41,8 @@ from sqlalchemy.engine import Engine
 from cunguan.benchmarks import server as bench_server
 from cunguan.benchmarks.ledger import engine_of, scratch_database
 from cunguan.client import LanmaoClient, signing
+from cunguan.client import client as client_module
+from cunguan.client import form as form_codec
 from cunguan.clock import BEIJING, Clock
 from cunguan.custody import platforms, user_store
 from cunguan.custody.async_batches import MAX_DETAILS_PER_BATCH
@@ -318,7 +320,6 @@ def detail_mix(i: int, work: Workload) -> tuple[dict[str, Any], bool]:
          "targetPlatformUserNo": holder, "amount": _yuan(amount), "income": _yuan(income)}]}, not refused
 
 
-FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 SIGN_PROCESSES = 2
 STAMP_AHEAD_S = 240
 """Presigned requests carry a timestamp this far ahead of the signing time: the server accepts ±600 s,
@@ -339,9 +340,9 @@ def _sign_part(args: tuple[Workload, str, str, int, int, int]) -> tuple[list[byt
                 item, ok = detail_mix(i, work)
                 items.append(item)
                 expected[item["requestNo"]] = "SUCCESS" if ok else "FAIL"
-            form = client.build_form("ASYNC_TRANSACTION", {"batchNo": f"BATCH{n:07d}", "bizDetails": items,
+            fields = client.build_form("ASYNC_TRANSACTION", {"batchNo": f"BATCH{n:07d}", "bizDetails": items,
                                                            "timestamp": stamp})
-            bodies.append(urlencode(form).encode("ascii"))
+            bodies.append(form_codec.encode(fields.items()))
     finally:
         client.close()
     return bodies, expected
@@ -505,7 +506,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
                         local.client = free.pop()
                 client = local.client
                 t = time.perf_counter()
-                response = client.http.post(f"{client.base_url}/service", content=bodies[n], headers=FORM_HEADERS)
+                response = client.http.post(f"{client.base_url}/service", content=bodies[n], headers=client_module.FORM_HEADERS)
                 result = client.read_result(response)
                 latencies.append(time.perf_counter() - t)
                 if result.outcome != "S":

@@ -37,7 +37,7 @@ def server_process(url: str, *, workers: int = 1, env: Mapping[str, str] | None 
     finishes its chunk) at the end. Yields (the supervisor process, port)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cunguan.benchmarks.server", url, str(port), str(workers)],
-                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=None if os.environ.get('CUNGUAN_BENCH_CHUNKLOG') else subprocess.PIPE)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -162,6 +162,9 @@ def _profile_runner(path: str) -> None:
 def main(url: str, port: int, workers: int) -> None:
     from cunguan.api import server
 
+    if os.environ.get("CUNGUAN_BENCH_CHUNKLOG"):
+        sys.path.insert(0, "/tmp/exp")
+        import chunklog  # noqa: F401
     profile_to = os.environ.get(ENV_PROFILE)
     if profile_to:
         _profile_runner(profile_to)

@@ -22,11 +22,13 @@ from zoneinfo import ZoneInfo
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from cunguan.client import form as form_codec
 from cunguan.client import signing, wire
 from cunguan.client.outcome import SIGN_INVALID_CODE, Kind, Outcome, classify
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DEFAULT_TIMEOUT_S = 30.0
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class SignatureError(ValueError):
@@ -134,9 +136,9 @@ class LanmaoClient:
 
     # ------------------------------------------------------------------ direct
 
-    def post_form(self, suffix: str, form: Mapping[str, str]) -> httpx.Response:
+    def post_form(self, suffix: str, fields: Mapping[str, str]) -> httpx.Response:
         assert self.http is not None
-        return self.http.post(f"{self.base_url}/{suffix}", data=dict(form))
+        return self.http.post(f"{self.base_url}/{suffix}", content=form_codec.encode(fields.items()), headers=FORM_HEADERS)
 
     def verify_response(self, response: httpx.Response) -> bool:
         sign = response.headers.get("sign")

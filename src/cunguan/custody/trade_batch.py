@@ -61,6 +61,7 @@ from cunguan.custody.trade_rules import (
 )
 from cunguan.custody.user_errors import DuplicateRequest
 from cunguan.db import ledger_store
+from cunguan.db.bulk import insert_rows, update_rows
 from cunguan.db.prepared import driver_sql, in_list, run_sql
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
@@ -388,18 +389,6 @@ _TRADE_SQL = ("INSERT INTO custody_trades (platform_no, request_no, trade_type, 
 _DETAIL_SQL = ("INSERT INTO custody_trade_details (trade_id, platform_no, request_no, seq, biz_type, freeze_request_no, "
                "source_user_no, target_user_no, amount_fen, income_fen, share_fen, project_no, custom_define, remark, "
                "created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_PROJECT_SQL = ("UPDATE custody_projects SET " + ", ".join(f"{n} = {n} + ?" for n in ACCUMULATORS)  # noqa: S608
-                + ", updated_us = ? WHERE id = ?")
-_ORDER_SQL = ("UPDATE custody_pre_transactions SET consumed_fen = ?, share_bought_fen = ?, marketing_spent = ?, "
-              "status = ?, updated_us = ? WHERE id = ?")
-_PG_ORDER_SQL = ("UPDATE custody_pre_transactions SET consumed_fen = d.c, share_bought_fen = d.b, marketing_spent = d.s, "
-                 "status = d.st, updated_us = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bool[], %s::text[], "
-                 "%s::bigint[]) AS d(c, b, s, st, id) WHERE custody_pre_transactions.id = d.id")
-_SALE_SQL = "UPDATE custody_debenture_sales SET sold_fen = ?, reserved_fen = ?, status = ?, updated_us = ? WHERE id = ?"
-_SHARE_UPDATE_SQL = ("UPDATE custody_shares SET principal_fen = principal_fen + ?, locked_fen = locked_fen + ?, "
-                     "updated_us = ? WHERE id = ?")
-_SHARE_INSERT_SQL = ("INSERT INTO custody_shares (platform_no, project_no, holder_user_no, principal_fen, locked_fen, "
-                     "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 
 def _write(conn: Connection, platform_no: str, planned: list[_Planned], loaded: _Loaded, work: _Work, now: int,
@@ -462,8 +451,10 @@ def _pg_write_trades(conn: Connection, platform_no: str, planned: list[_Planned]
 
 
 def _write_rows(conn: Connection, platform_no: str, loaded: _Loaded, work: _Work, now: int) -> None:
-    _many(conn, _PROJECT_SQL, [(*(deltas[n] for n in ACCUMULATORS), now, loaded.projects[no]["id"])
-                               for no, deltas in sorted(work.project_deltas.items()) if any(deltas.values())])
+    """Projects, shares, freeze orders and sales: each table in one bulk statement (`db.bulk`)."""
+    update_rows(conn, custody_projects, "id", (*ACCUMULATORS, "updated_us"),
+                [(*(deltas[n] for n in ACCUMULATORS), now, loaded.projects[no]["id"])
+                 for no, deltas in sorted(work.project_deltas.items()) if any(deltas.values())], add=ACCUMULATORS)
     share_updates, share_inserts = [], []
     for (project_no, holder), (d_principal, d_locked) in sorted(work.share_deltas.items()):
         if not d_principal and not d_locked:
@@ -474,17 +465,17 @@ def _write_rows(conn: Connection, platform_no: str, loaded: _Loaded, work: _Work
         else:
             assert d_principal >= 0 and d_locked >= 0, f"share of {holder} would go negative"
             share_inserts.append((platform_no, project_no, holder, d_principal, d_locked, now, now))
-    _many(conn, _SHARE_UPDATE_SQL, share_updates)
-    _many(conn, _SHARE_INSERT_SQL, share_inserts)
-    orders = [(o["consumed_fen"], o["share_bought_fen"], bool(o["marketing_spent"]), o["status"], now, o["id"])
-              for o in (work.orders[no] for no in sorted(work.orders_touched))]
-    if orders and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_PG_ORDER_SQL, (now, *(list(column) for i, column in enumerate(zip(*orders, strict=True))
-                                                    if i != 4)))
-    else:
-        _many(conn, _ORDER_SQL, orders)
-    _many(conn, _SALE_SQL, [(s["sold_fen"], s["reserved_fen"], s["status"], now, s["id"])
-                            for s in (work.sales[no] for no in sorted(work.sales_touched))])
+    update_rows(conn, custody_shares, "id", ("principal_fen", "locked_fen", "updated_us"), share_updates,
+                add=("principal_fen", "locked_fen"))
+    insert_rows(conn, custody_shares, ("platform_no", "project_no", "holder_user_no", "principal_fen", "locked_fen",
+                                       "created_us", "updated_us"), share_inserts)
+    update_rows(conn, custody_pre_transactions, "id",
+                ("consumed_fen", "share_bought_fen", "marketing_spent", "status", "updated_us"),
+                [(o["consumed_fen"], o["share_bought_fen"], bool(o["marketing_spent"]), o["status"], now, o["id"])
+                 for o in (work.orders[no] for no in sorted(work.orders_touched))])
+    update_rows(conn, custody_debenture_sales, "id", ("sold_fen", "reserved_fen", "status", "updated_us"),
+                [(s["sold_fen"], s["reserved_fen"], s["status"], now, s["id"])
+                 for s in (work.sales[no] for no in sorted(work.sales_touched))])
 
 
 # ---------------------------------------------------------------- the executor

@@ -70,11 +70,18 @@ def load_parties(conn: Connection, platform_no: str, user_nos: Iterable[str]) ->
     codes = {platforms.system_account_code(platform_no, n): n for n in wanted if n in platforms.SYSTEM_ACCOUNTS}
     users = sorted(n for n in wanted if not is_system(n))
     parts, params = [], []
+    pg = conn.dialect.name == "postgresql"
     if users:
-        in_users, user_params = in_list(conn, users)
-        parts.append("SELECT platform_user_no, ledger_account_id, active_status, user_role FROM custody_users "  # noqa: S608
-                     f"WHERE platform_no = ? AND platform_user_no {in_users}")
-        params += [platform_no, *user_params]
+        if pg:  # a join on the array: `= ANY(array)` compared every user row with every number
+            parts.append("SELECT u.platform_user_no, u.ledger_account_id, u.active_status, u.user_role "
+                         "FROM unnest(%s::text[]) AS k(no) JOIN custody_users u "
+                         "ON u.platform_no = %s AND u.platform_user_no = k.no")
+            params += [users, platform_no]
+        else:
+            in_users, user_params = in_list(conn, users)
+            parts.append("SELECT platform_user_no, ledger_account_id, active_status, user_role FROM custody_users "  # noqa: S608
+                         f"WHERE platform_no = ? AND platform_user_no {in_users}")
+            params += [platform_no, *user_params]
     if codes:
         in_codes, code_params = in_list(conn, sorted(codes))
         parts.append(f"SELECT code, id, NULL, NULL FROM accounts WHERE code {in_codes}")  # noqa: S608
@@ -82,7 +89,8 @@ def load_parties(conn: Connection, platform_no: str, user_nos: Iterable[str]) ->
     out: dict[str, Party] = {}
     if not parts:
         return out
-    for no, acc, status, role in run_sql(conn, driver_sql(conn, " UNION ALL ".join(parts)), params):
+    sql = " UNION ALL ".join(parts)
+    for no, acc, status, role in run_sql(conn, sql if pg else driver_sql(conn, sql), params):
         if status is None:  # a system account (users always have a status)
             n = codes[no]
             out[n] = Party(n, int(acc), True, True, platforms.SYSTEM_ACCOUNTS[n])

@@ -19,7 +19,9 @@ import psycopg
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from cunguan.db.bulk import update_rows
 from cunguan.db.prepared import driver_sql, run_sql
+from cunguan.db.tables.ledger import freezes as freezes_table
 from cunguan.ledger import core
 from cunguan.ledger.chain import posting_body
 from cunguan.ledger.core import AccountState, Book, FreezeState, Plan, StoredOutcome, StoredPosting
@@ -338,8 +340,8 @@ def _write_new_freezes(conn: Connection, freezes: list[FreezeState], ts: int) ->
 def _write_changed_freezes(conn: Connection, freezes: list[FreezeState], ts: int) -> None:
     if not freezes:
         return
-    _run(conn, "UPDATE freezes SET consumed_fen = ?, released_fen = ?, status = ?, updated_us = ? WHERE id = ?",
-         [(f.consumed_fen, f.released_fen, f.status, ts, f.id) for f in freezes], many=True)
+    update_rows(conn, freezes_table, "id", ("consumed_fen", "released_fen", "status", "updated_us"),
+                [(f.consumed_fen, f.released_fen, f.status, ts, f.id) for f in freezes])
 
 
 _PG_UPDATE_ACCOUNTS = (

@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from cunguan.client import form as form_codec
 from cunguan.clock import Clock
 from cunguan.db.tables.notify import notify_attempts, notify_outbox
 from cunguan.db.tx import run_in_transaction
@@ -90,6 +91,9 @@ class AttemptTooSlow(Exception):
     """The platform kept the connection busy past TOTAL_TIMEOUT_S."""
 
 
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
 class HttpSender:
     """POSTs the NOTIFY form (application/x-www-form-urlencoded, UTF-8) with bounded timeouts.
 
@@ -116,7 +120,8 @@ class HttpSender:
                            response_type=claimed.response_type, key_serial=claimed.key_serial,
                            resp_data=claimed.resp_data, sign=sign)
         try:
-            with self._client.stream("POST", claimed.notify_url, data=form) as response:
+            with self._client.stream("POST", claimed.notify_url, content=form_codec.encode(form.items()),
+                                     headers=FORM_HEADERS) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk

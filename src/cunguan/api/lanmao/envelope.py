@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
+from cunguan.client import form
 from cunguan.custody.errors import InvalidRequest
 
 MAX_FIELDS = 64
@@ -38,12 +38,11 @@ class Envelope:
 
 def parse_urlencoded(body: bytes) -> list[tuple[str, str]]:
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest("the request body is not UTF-8", field="body") from None
     try:
-        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
-                         max_num_fields=MAX_FIELDS)
+        return form.decode(body, max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError:
         raise InvalidRequest("a form field is not valid UTF-8 after URL decoding", field="body") from None
     except ValueError:
