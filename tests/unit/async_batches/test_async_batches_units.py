@@ -122,7 +122,8 @@ def test_runtime_settings():
 
 
 def test_background_chunks_aim_at_a_bounded_duration():
-    assert async_runner.next_chunk_size(0.002, 500) == 125  # 2 ms a detail → 0.25 s chunks
+    assert async_runner.TARGET_CHUNK_S == 0.15
+    assert async_runner.next_chunk_size(0.002, 500) == 75  # 2 ms a detail → 0.15 s chunks
     assert async_runner.next_chunk_size(0.00001, 500) == 500  # fast executor: the configured maximum
     assert async_runner.next_chunk_size(1.0, 500) == async_runner.MIN_CHUNK  # slow: never below the floor
     assert async_runner.next_chunk_size(1.0, 5) == 5
