@@ -17,7 +17,7 @@ texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
 def test_encode_is_urlencode(pairs):
     assert form.encode(pairs) == urlencode(pairs).encode("ascii")
     for k, v in pairs:
-        assert form.quote_plus(v) == quote_plus(v)
+        assert form.quote_plus(k) == quote_plus(k) and form.quote_plus(v) == quote_plus(v)
 
 
 @given(st.lists(st.tuples(texts, texts), max_size=8))

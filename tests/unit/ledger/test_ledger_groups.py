@@ -92,3 +92,24 @@ def test_groups_match_the_atomic_oracle(groups):
     assert [r.ok for r in results] == verdicts
     assert state(book, p) == expected
     assert all((r.error is None) == r.ok for r in results)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([
+    Transfer(A, B, 100, "T", "t1"), Transfer(B, C, 600, "T", "t2"), Transfer(A, C, 800, "T", "t3"),
+    Transfer(A, B, 200, "T", "t4", freeze_key="fA"), Release("fA", 50), Hold(C, 100, "fC", "h"),
+]), min_size=1, max_size=3), min_size=1, max_size=6))
+def test_stop_at_refusal_agrees_up_to_the_first_refusal(groups):
+    """`stop_at_refusal`: the verdicts up to and including the first refused group are those of the full
+    planner, the rest are not decided (None); without a refusal the two plans are the same."""
+    full_book, quick_book = make_book(), make_book()
+    full_plan, full = plan_groups(full_book, copy.deepcopy(groups))
+    quick_plan, quick = plan_groups(quick_book, copy.deepcopy(groups), stop_at_refusal=True)
+    first = next((i for i, r in enumerate(full) if not r.ok), None)
+    if first is None:
+        assert [r.ok for r in quick] == [True] * len(groups)
+        assert state(quick_book, quick_plan) == state(full_book, full_plan)
+        return
+    assert [r.ok for r in quick[:first + 1]] == [r.ok for r in full[:first + 1]]
+    assert type(quick[first].error) is type(full[first].error)
+    assert quick[first + 1:] == [None] * (len(groups) - first - 1)
