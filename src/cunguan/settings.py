@@ -51,3 +51,15 @@ class Settings:
             max_body_bytes=int(env.get("CUNGUAN_LANMAO_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
             bank_private_key_file=env.get("CUNGUAN_BANK_PRIVATE_KEY_FILE") or None,
         )
+
+
+def int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer environment setting within [low, high]; a clear error otherwise (read at start-up)."""
+    raw = (env.get(name) or "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be an integer (got {raw!r})") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {low}..{high} (got {value})")
+    return value

@@ -37,6 +37,11 @@ def worker_enabled(app: Any, env: Mapping[str, str], name: str) -> bool:
     """`name` is e.g. "notify": `app.state.notify_worker` False wins, else `CUNGUAN_NOTIFY_WORKER` (on)."""
     if getattr(app.state, f"{name}_worker", True) is False:
         return False
+    return switch_on(env, name)
+
+
+def switch_on(env: Mapping[str, str], name: str) -> bool:
+    """`CUNGUAN_<NAME>_WORKER` read as on (the default) or off."""
     variable = f"CUNGUAN_{name.upper()}_WORKER"
     value = (env.get(variable) or "on").strip().lower()
     if value not in _ON + _OFF:

@@ -62,16 +62,31 @@ def runner_process(db_url: str, base_url: str, env: Mapping[str, str]) -> None:
     from cunguan.db.engine import create_engine
 
     app = create_app(create_engine(db_url), base_url=base_url)
+    asyncio.run(_live(app))
 
-    async def serve_lifespan() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        async with app.router.lifespan_context(app):
-            await stop.wait()
 
-    asyncio.run(serve_lifespan())
+async def _live(app, *, on_start: Callable[[], None] | None = None, on_tick: Callable[[], None] | None = None,
+                on_stop: Callable[[], None] | None = None) -> None:
+    """Run `app`'s lifespan (its background workers) until SIGTERM / SIGINT; `on_start` once it is up,
+    `on_tick` every RESTART_PAUSE_S, `on_stop` when a signal came, before the lifespan ends."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with app.router.lifespan_context(app):
+        try:
+            if on_start is not None:
+                on_start()
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
+                except TimeoutError:
+                    pass
+                if on_tick is not None and not stop.is_set():
+                    on_tick()
+        finally:
+            if on_stop is not None:
+                on_stop()
 
 
 def http_worker(db_url: str, host: str, port: int, base_url: str, env: Mapping[str, str], log_level: str) -> None:
@@ -100,12 +115,13 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
     stop function; `on_ready(pids)` is called once the children are started. `CUNGUAN_ASYNC_WORKER=off`
     starts no runner process."""
     assert 1 <= workers <= MAX_WORKERS, workers
+    from cunguan.api import background
     from cunguan.api.app import create_app
     from cunguan.db.engine import create_engine
 
     base_url = base_url or f"http://{host}:{port}"
     probe = bind(host, port, listen=False)  # fail here, not in every worker, when the address is taken
-    runner_on = os.environ.get("CUNGUAN_ASYNC_WORKER", "on").strip().lower() in ("on", "1", "true")
+    runner_on = background.switch_on(os.environ, "async")
     os.environ["CUNGUAN_ASYNC_WORKER"] = "off"  # this process: everything but the runner
     app = create_app(create_engine(db_url), base_url=base_url)
     context = multiprocessing.get_context("spawn")
@@ -120,35 +136,27 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
         proc.start()
         return proc
 
-    async def supervise() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        stop_extra = extra_background() if extra_background is not None else None
-        procs = []
-        try:
-            async with app.router.lifespan_context(app):
-                procs = [start_child(i) for i in range(len(starts))]
-                probe.close()
-                if on_ready is not None:
-                    on_ready([p.pid for p in procs])
-                while not stop.is_set():
-                    try:
-                        await asyncio.wait_for(stop.wait(), RESTART_PAUSE_S)
-                    except TimeoutError:
-                        pass
-                    for i, proc in enumerate(procs):
-                        if not stop.is_set() and not proc.is_alive():
-                            log.error("%s %s exited with %s; starting another", proc.name, proc.pid, proc.exitcode)
-                            procs[i] = start_child(i)
-                _stop_workers(procs)
-        finally:
-            _stop_workers(procs)
-            if stop_extra is not None:
-                stop_extra()
+    procs: list = []
 
-    asyncio.run(supervise())
+    def start_all() -> None:
+        procs.extend(start_child(i) for i in range(len(starts)))
+        probe.close()
+        if on_ready is not None:
+            on_ready([p.pid for p in procs])
+
+    def restart_dead() -> None:
+        for i, proc in enumerate(procs):
+            if not proc.is_alive():
+                log.error("%s %s exited with %s; starting another", proc.name, proc.pid, proc.exitcode)
+                procs[i] = start_child(i)
+
+    stop_extra = extra_background() if extra_background is not None else None
+    try:
+        asyncio.run(_live(app, on_start=start_all, on_tick=restart_dead, on_stop=lambda: _stop_workers(procs)))
+    finally:
+        _stop_workers(procs)
+        if stop_extra is not None:
+            stop_extra()
 
 
 def _stop_workers(procs) -> None:

@@ -48,15 +48,11 @@ class Prepared:
             found = self._by_dialect[dialect.name] = (compiled.string, names, literals)
         return found
 
-    def _args(self, conn: Connection, params: Mapping[str, Any] | None) -> tuple[str, Any, tuple[str, ...] | None]:
-        sql, names, literals = self._compiled(conn)
-        merged = {**literals, **params} if params else literals
-        return sql, (tuple(merged[n] for n in names) if names is not None else merged), names
-
     def execute(self, conn: Connection, params: Mapping[str, Any] | None = None):
         """Run once; the driver cursor (iterate it, or `.fetchone()`, `.rowcount`)."""
-        sql, args, _names = self._args(conn, params)
-        return _run(conn, sql, args, many=False)
+        sql, names, literals = self._compiled(conn)
+        merged = {**literals, **params} if params else literals
+        return _run(conn, sql, tuple(merged[n] for n in names) if names is not None else merged, many=False)
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]):
         sql, names, literals = self._compiled(conn)
@@ -67,19 +63,10 @@ class Prepared:
     def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> tuple | None:
         return self.execute(conn, params).fetchone()
 
-    def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        return self.execute(conn, params).fetchall()
-
     def first_dict(self, conn: Connection, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         cur = self.execute(conn, params)
         row = cur.fetchone()
         return None if row is None else dict(zip(_names(cur), row, strict=True))
-
-    def dicts(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        cur = self.execute(conn, params)
-        rows = cur.fetchall()
-        names = _names(cur)
-        return [dict(zip(names, r, strict=True)) for r in rows]
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
         return self.execute(conn, params).rowcount

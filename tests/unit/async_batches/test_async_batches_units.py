@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 
 from cunguan.api import background
-from cunguan.api.lanmao import async_handlers
 from cunguan.custody import async_runner
 from cunguan.custody.async_batches import (
     MAX_DETAILS_PER_BATCH,
@@ -23,6 +22,7 @@ from cunguan.custody.user_errors import InvalidField
 from cunguan.ledger.errors import InsufficientAvailable, SameAccount
 from cunguan.money import AmountError
 from cunguan.notify.payload import MAX_RESP_DATA_CHARS
+from cunguan.settings import int_setting
 
 
 def _item(request_no, **extra):
@@ -114,11 +114,11 @@ def test_runtime_settings():
     assert background.worker_enabled(app, {}, "async") is False
     with pytest.raises(ValueError, match="CUNGUAN_ASYNC_WORKER"):
         background.worker_enabled(SimpleNamespace(state=SimpleNamespace()), {"CUNGUAN_ASYNC_WORKER": "maybe"}, "async")
-    assert async_handlers._int_setting({"X": "3"}, "X", 1, 1, 8) == 3
-    assert async_handlers._int_setting({}, "X", 1, 1, 8) == 1
+    assert int_setting({"X": "3"}, "X", 1, 1, 8) == 3
+    assert int_setting({}, "X", 1, 1, 8) == 1
     for bad in ("0", "9", "two"):
         with pytest.raises(ValueError, match="X must"):
-            async_handlers._int_setting({"X": bad}, "X", 1, 1, 8)
+            int_setting({"X": bad}, "X", 1, 1, 8)
 
 
 def test_background_chunks_aim_at_a_bounded_duration():

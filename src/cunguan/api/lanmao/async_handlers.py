@@ -28,6 +28,7 @@ from cunguan.api import background
 from cunguan.api.lanmao.context import ServiceContext
 from cunguan.api.lanmao.registry import Registry
 from cunguan.custody import async_batches, async_runner
+from cunguan.settings import int_setting
 
 log = logging.getLogger("cunguan.lanmao.async")
 
@@ -45,22 +46,11 @@ def register(registry: Registry) -> None:
 # ---------------------------------------------------------------- start-up
 
 
-def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = (env.get(name) or "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name} must be an integer (got {raw!r})") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be {low}..{high} (got {value})")
-    return value
-
-
 def install(app: FastAPI, env: Mapping[str, str] | None = None) -> None:
     """Run the ASYNC_TRANSACTION runner between start-up and shutdown (settings read now)."""
     env = os.environ if env is None else env
-    threads = _int_setting(env, "CUNGUAN_ASYNC_THREADS", 1, 1, async_runner.MAX_THREADS)
-    chunk = _int_setting(env, "CUNGUAN_ASYNC_CHUNK", async_runner.DEFAULT_CHUNK, 1, async_runner.MAX_CHUNK)
+    threads = int_setting(env, "CUNGUAN_ASYNC_THREADS", 1, 1, async_runner.MAX_THREADS)
+    chunk = int_setting(env, "CUNGUAN_ASYNC_CHUNK", async_runner.DEFAULT_CHUNK, 1, async_runner.MAX_CHUNK)
 
     def start(a: FastAPI) -> background.Stop:
         def executor(conn, clock, platform_no, items):  # looked up per chunk: tests may set it late

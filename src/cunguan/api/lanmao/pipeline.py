@@ -102,7 +102,7 @@ def authenticate(rt: Runtime, env: Envelope, conn: Connection | None = None) -> 
     return platform
 
 
-@dataclass
+@dataclass(eq=False)
 class Call:
     """One request through the pipeline's three steps: `admit` (checks 1-6, no business effect),
     `call` (the handler), `respond` (the signed answer). `process` runs them back to back; the SQLite
@@ -163,8 +163,13 @@ def call(call_: Call) -> Call:
 
 def fail(call_: Call) -> Call:
     """Turn an answered request into the generic system error (its work did not become durable)."""
-    call_.result, call_.error = None, WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {call_.correlation_id}"))
+    call_.result, call_.error = None, system_error(call_.correlation_id)
     return call_
+
+
+def system_error(cid: str) -> WireError:
+    """100001 with the correlation id an operator finds the logged cause by."""
+    return WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {cid}"))
 
 
 def respond(rt: Runtime, call_: Call) -> responses.WireResponse:
@@ -181,7 +186,7 @@ def _wire_error(call_: Call, exc: Exception) -> WireError:
     cid = call_.correlation_id
     if wire_error is None:
         logger.error("lanmao %s %s failed unexpectedly [cid=%s]", call_.endpoint, call_.service, cid, exc_info=exc)
-        return WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {cid}"))
+        return system_error(cid)
     logger.info("lanmao %s %s refused %s [cid=%s]", call_.endpoint, call_.service, wire_error.error_code, cid)
     return wire_error
 

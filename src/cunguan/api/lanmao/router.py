@@ -23,10 +23,10 @@ from cunguan.api.lanmao.errors import WireError
 from cunguan.api.lanmao.registry import Mode, Registry
 from cunguan.api.lanmao.services import build_registry
 from cunguan.clock import Clock
-from cunguan.custody.errors import BAD_JSON, SYSTEM_ERROR, InvalidRequest, describe
+from cunguan.custody.errors import BAD_JSON, InvalidRequest
 from cunguan.db.engine import is_sqlite
 from cunguan.db.tx import SharedTransaction
-from cunguan.settings import Settings
+from cunguan.settings import Settings, int_setting
 
 
 class _TooLarge(InvalidRequest):
@@ -34,17 +34,7 @@ class _TooLarge(InvalidRequest):
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge(f"the request body is larger than {limit} bytes", field="body")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge(f"the request body is larger than {limit} bytes", field="body")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await _receive_body(request.scope, request.receive, limit)
     request._body = body  # noqa: SLF001 - lets request.form() re-read what we already consumed
     return body
 
@@ -89,7 +79,7 @@ def _endpoint(mode: Mode):
             return _to_response(wr)
         except Exception:  # noqa: BLE001 - e.g. the client went away mid-body
             pipeline.logger.exception("lanmao %s body could not be read [cid=%s]", mode, cid)
-            err = WireError("1", SYSTEM_ERROR, describe(SYSTEM_ERROR, f"参考号 {cid}"))
+            err = pipeline.system_error(cid)
             return _to_response(await run_in_threadpool(pipeline.error_response, rt, mode, err, None, cid))
         wr = await run_in_threadpool(pipeline.process, rt, mode, body, pairs, cid)
         return _to_response(wr)
@@ -134,7 +124,6 @@ class ServiceFastPath:
     threads."""
 
     def __init__(self, app: FastAPI, path: str, threads: int) -> None:
-        assert 1 <= threads <= 64, threads
         self.app, self.path = app, path
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="cunguan-lanmao")
         self._pending: list[tuple[bytes, str, asyncio.Future]] = []
@@ -196,29 +185,29 @@ class ServiceFastPath:
             calls = [pipeline.admit(rt, "service", body, None, cid, conn.execution_options(sqlite_deferred=True))
                      for body, cid, _future in batch]
             conn.rollback()
-        loop = asyncio.get_running_loop()
         shared = SharedTransaction(rt.engine)
         joined: list[pipeline.Call] = []
-        answers: list = [None] * len(calls)
-        with shared.current():
-            for i, call_ in enumerate(calls):
-                if not call_.admitted:
-                    continue
-                if not getattr(call_.spec.handler, "batchable", False):
-                    answers[i] = loop.run_in_executor(self.pool, _call_and_respond, rt, call_)
-                    continue
-                before = shared.joined
-                pipeline.call(call_)
-                if shared.joined > before and call_.error is None:
-                    joined.append(call_)
+        alone = [c for c in calls if c.admitted and not getattr(c.spec.handler, "batchable", False)]
+        try:
+            with shared.current():
+                for call_ in calls:
+                    if call_.admitted and call_ not in alone:
+                        before = shared.joined
+                        pipeline.call(call_)
+                        if shared.joined > before and call_.error is None:
+                            joined.append(call_)
+        except BaseException as exc:  # never leave the write lock held: undo the batch, answer 100001
+            shared.rollback(exc)
+            raise
         try:
             shared.commit()
         except Exception:  # noqa: BLE001 - nothing that joined is durable: each of them is a system error
             pipeline.logger.exception("lanmao service batch commit failed")
             for call_ in joined:
                 pipeline.fail(call_)
-        return [answer if answer is not None else pipeline.respond(rt, call_)
-                for call_, answer in zip(calls, answers, strict=True)]
+        loop = asyncio.get_running_loop()  # the others run alone, on the service threads, after the commit
+        return [loop.run_in_executor(self.pool, _call_and_respond, rt, c) if c in alone else pipeline.respond(rt, c)
+                for c in calls]
 
 
 def _call_and_respond(rt: pipeline.Runtime, call_: pipeline.Call) -> responses.WireResponse:
@@ -237,6 +226,7 @@ class _Disconnected(Exception):
 
 
 async def _receive_body(scope, receive, limit: int) -> bytes:
+    """The whole request body off the ASGI `receive`, refused past `limit` bytes (declared or sent)."""
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise _TooLarge(f"the request body is larger than {limit} bytes", field="body")
@@ -262,5 +252,5 @@ def install(app: FastAPI, *, settings: Settings | None = None, registry: Registr
     app.state.settings = settings
     app.state.lanmao_registry = registry if registry is not None else build_registry()
     app.include_router(build_router(settings))
-    threads = int(os.environ.get("CUNGUAN_LANMAO_THREADS") or SERVICE_THREADS)
+    threads = int_setting(os.environ, "CUNGUAN_LANMAO_THREADS", SERVICE_THREADS, 1, 64)
     app.state.lanmao_fast_path = ServiceFastPath(app, f"{settings.lanmao_prefix}/service", threads)
