@@ -68,8 +68,8 @@ from cunguan.custody.async_batches import (
     PROCESSING,
     SERVICE_NAME,
     SUCCESS,
-    loads_trade,
     now_us,
+    stored_trade,
 )
 from cunguan.custody.errors import BAD_JSON, INSUFFICIENT_BALANCE, REFUSED, SYSTEM_ERROR, describe
 from cunguan.db.bulk import update_rows
@@ -302,7 +302,8 @@ def process_chunk(conn: Connection, clock: Clock, executor: ChunkExecutor, chunk
         run = claimed[start:end]
         token = CURRENT_BATCH_NO.set(run[0].batch_no)
         try:
-            outcomes = executor(conn, clock, run[0].platform_no, [(r.request_no, loads_trade(r.req_data)) for r in run])
+            outcomes = executor(conn, clock, run[0].platform_no, [(r.request_no, stored_trade(r.request_no, r.req_data))
+                                                                  for r in run])
         finally:
             CURRENT_BATCH_NO.reset(token)
         assert len(outcomes) == len(run), "the executor returns one outcome per detail"

@@ -74,7 +74,8 @@ from cunguan.db.tx import is_retryable
 from cunguan.ledger.core import MAX_BATCH_OPS
 
 Outcome = trades.TradeResult | BaseException
-Item = tuple[str, Mapping[str, Any]]
+Item = tuple[str, Mapping[str, Any] | TradeRequest | BaseException]
+"""(requestNo, the trade as sent, already parsed, or its refusal at acceptance)."""
 HookFilter = Callable[[Connection, str, list[tuple[TradeRequest, TradeState]]], set[str]]
 HOOK_FILTERS: dict[str, HookFilter] = {}
 """`module.name` of a BEFORE_LEDGER / AFTER_TRADE hook → which trades of a chunk it may act on."""
@@ -517,11 +518,14 @@ def execute_trades(conn: Connection, clock: Clock, platform_no: str, items: Sequ
         stop, single, seen, ops = len(items), False, set(), 0
         for index in range(start, len(items)):
             request_no, trade = items[index]
-            if _single_type(trade) or request_no in seen:
+            if isinstance(trade, BaseException):  # refused when it was accepted (async_batches.stored_form)
+                out[index] = trade
+                continue
+            if request_no in seen or (not isinstance(trade, TradeRequest) and _single_type(trade)):
                 stop, single = index, True
                 break
             try:
-                req = parse_trade(request_no, trade)
+                req = trade if isinstance(trade, TradeRequest) else parse_trade(request_no, trade)
             except Exception as exc:  # noqa: BLE001 - the item's refusal
                 out[index] = exc
                 continue

@@ -183,14 +183,20 @@ def _write(conn: Connection, platform_no: str, req: TradeRequest, state: TradeSt
 
 def execute(conn: Connection, clock: Clock, platform_no: str, request_no: str, trade: Mapping[str, Any], *,
             batch_no: str | None = None, service_name: str = SERVICE) -> TradeResult:
-    """Claim, validate, apply and record one trade in the caller's transaction (see module docstring)."""
-    trade_type = trade.get("tradeType")
-    if isinstance(trade_type, str) and trade_type in EXTENSION_TRADE_TYPES:
-        extension = EXTENSIONS.get(trade_type)
-        if extension is None:
-            raise ServiceNotOpen(f"tradeType {trade_type} is not available yet", field="tradeType")
-        return extension(conn, clock, platform_no, request_no, trade)
-    req = parse_trade(request_no, trade)
+    """Claim, validate, apply and record one trade in the caller's transaction (see module docstring).
+    `trade` is the reqData-shaped dict, or a trade already parsed (an ASYNC detail, or its refusal)."""
+    if isinstance(trade, BaseException):
+        raise trade
+    if isinstance(trade, TradeRequest):
+        req = trade
+    else:
+        trade_type = trade.get("tradeType")
+        if isinstance(trade_type, str) and trade_type in EXTENSION_TRADE_TYPES:
+            extension = EXTENSIONS.get(trade_type)
+            if extension is None:
+                raise ServiceNotOpen(f"tradeType {trade_type} is not available yet", field="tradeType")
+            return extension(conn, clock, platform_no, request_no, trade)
+        req = parse_trade(request_no, trade)
     requests.claim(conn, clock, platform_no, req.request_no, service_name, None)
     state = _load_state(conn, platform_no, req)
     plan = plan_trade(req, state)

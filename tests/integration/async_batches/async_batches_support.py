@@ -25,6 +25,7 @@ from cunguan.clock import Clock
 from cunguan.custody import errors as E
 from cunguan.custody import platforms, requests, user_store
 from cunguan.custody.async_runner import DetailOutcome, Item, run_items
+from cunguan.custody.trade_rules import TradeRequest
 from cunguan.custody.user_errors import CustodyUserError, InvalidField
 from cunguan.db import ledger_store
 from cunguan.db.tables.ledger import postings
@@ -91,9 +92,20 @@ def _account(conn: Connection, platform_no: str, user_no: object, field: str) ->
     return user_no, user.ledger_account_id
 
 
+def _as_sent(trade_: Any) -> Mapping[str, Any]:
+    """The executor gets what acceptance stored: the trade parsed (`TradeRequest`), its refusal, or the
+    bizDetail as sent; this test executor reads the bizDetail shape."""
+    if isinstance(trade_, BaseException):
+        raise trade_
+    if isinstance(trade_, TradeRequest):
+        return {"details": [{"sourcePlatformUserNo": d.source, "targetPlatformUserNo": d.target,
+                             "amount": Decimal(d.amount_fen) / 100} for d in trade_.details]}
+    return trade_
+
+
 def execute_transfer(conn: Connection, clock: Clock, platform_no: str, request_no: str,
                      trade_: Mapping[str, Any]) -> None:
-    details = trade_.get("details")
+    details = _as_sent(trade_).get("details")
     if not isinstance(details, list) or len(details) != 1:
         raise InvalidField("details must hold exactly one transfer", field="details")
     (detail,) = details

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import async_batches_support as support
 import pytest
 from sqlalchemy import func, select
 
 from cunguan.clock import Clock
 from cunguan.custody import async_batches, requests
-from cunguan.custody.async_batches import MAX_DETAILS_PER_BATCH, accept, loads_trade
+from cunguan.custody.async_batches import MAX_DETAILS_PER_BATCH, accept, stored_trade
 from cunguan.db.tables.custody_async import custody_async_batches, custody_async_details
 from cunguan.db.tables.custody_users import custody_requests
 from cunguan.db.tx import run_in_transaction
@@ -38,9 +36,8 @@ def test_accept_stores_the_batch_and_every_detail_pending(engine, platform):
     assert (batch["batch_no"], batch["status"], batch["detail_count"], batch["done_count"]) == ("B-1", "PROCESSING", 3, 0)
     assert [r["request_no"] for r in rows] == ["R-1", "R-2", "R-3"]
     assert {r["status"] for r in rows} == {"PENDING"} and {r["batch_id"] for r in rows} == {batch["id"]}
-    stored = loads_trade(rows[0]["req_data"])
-    assert "requestNo" not in stored and stored["tradeType"] == "FUNDS_TRANSFER"
-    assert stored["details"][0]["amount"] == Decimal("1.50")  # the number as sent, exactly
+    stored = stored_trade("R-1", rows[0]["req_data"])  # parsed at acceptance, exactly
+    assert stored.trade_type == "FUNDS_TRANSFER" and stored.details[0].amount_fen == 150
     assert " " not in rows[0]["req_data"]  # compact
 
 

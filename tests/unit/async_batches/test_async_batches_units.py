@@ -14,10 +14,12 @@ from cunguan.custody.async_batches import (
     MAX_DETAILS_PER_BATCH,
     TRADE_TYPES,
     DuplicateDetailRequestNo,
-    loads_trade,
+    StoredRefusal,
     parse_batch,
+    stored_trade,
 )
 from cunguan.custody.async_runner import DetailOutcome, notify_resp_data, outcome_of_error
+from cunguan.custody.trade_rules import parse_trade
 from cunguan.custody.user_errors import InvalidField
 from cunguan.ledger.errors import InsufficientAvailable, SameAccount
 from cunguan.money import AmountError
@@ -30,15 +32,36 @@ def _item(request_no, **extra):
             "details": [{"bizType": "TENDER", "amount": Decimal("100.10"), "freezeRequestNo": "F-1"}], **extra}
 
 
-def test_parse_keeps_each_trade_compact_and_exact():
+def test_parse_stores_each_trade_parsed_compact_and_exact():
     batch = parse_batch({"batchNo": " B-1 ", "bizDetails": [_item("R-1", commission=None), _item("R-2")],
                          "timestamp": "20261123120000"})
     assert batch.batch_no == "B-1" and [d.request_no for d in batch.details] == ["R-1", "R-2"]
     stored = batch.details[0].req_data
-    assert stored.startswith('{"tradeType":"TENDER","projectNo":"P-1"') and '"amount":100.10' in stored
-    trade = loads_trade(stored)
+    assert stored == '["P","TENDER","P-1",null,[["TENDER","F-1",null,null,10010,0,null,null,null]]]'
+    trade = stored_trade("R-1", stored)
+    assert trade == parse_trade("R-1", _item("R-1"))  # exactly what the executor would have parsed
+
+
+def test_a_detail_the_rules_refuse_is_stored_with_its_refusal():
+    bad = _item("R-1", details=[{"bizType": "TENDER", "amount": Decimal("1.001"), "freezeRequestNo": "F-1"}])
+    stored = parse_batch({"batchNo": "B-1", "bizDetails": [bad]}).details[0].req_data
+    refusal = stored_trade("R-1", stored)
+    assert isinstance(refusal, StoredRefusal) and refusal.code == "100002" and "2 decimals" in refusal.message
+    try:
+        parse_trade("R-1", bad)
+    except InvalidField as exc:
+        assert exc.message == refusal.message  # the message the executor itself would have given
+    outcome = outcome_of_error(refusal, "R-1")
+    assert (outcome.ok, outcome.error_code) == (False, "100002")
+
+
+def test_trades_that_run_alone_keep_the_detail_as_sent():
+    auto = {"requestNo": "R-1", "tradeType": "AUTO_TENDER", "projectNo": "P-1",
+            "details": [{"bizType": "TENDER", "amount": Decimal("100.10"), "sourcePlatformUserNo": "U"}]}
+    stored = parse_batch({"batchNo": "B-1", "bizDetails": [auto]}).details[0].req_data
+    assert stored.startswith('{"tradeType":"AUTO_TENDER"') and '"amount":100.10' in stored
+    trade = stored_trade("R-1", stored)
     assert "requestNo" not in trade and trade["details"][0]["amount"] == Decimal("100.10")
-    assert trade["commission"] is None  # unknown keys are kept for the executor to ignore
 
 
 @pytest.mark.parametrize(("items", "field"), [
