@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -388,7 +387,7 @@ class Receiver:
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
+                form = dict(form_codec.decode(self.rfile.read(length)))
                 receiver.take(form)
                 body = b"SUCCESS"
                 self.send_response(200)

@@ -20,7 +20,8 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+
+from cunguan.client import form as form_codec
 
 RECEIVED_HTML = '<h1 id="received">平台已收到结果</h1>'
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -52,7 +53,7 @@ class PlatformSite:
 
             def do_POST(self) -> None:  # noqa: N802
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY_BYTES)
-                form = dict(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
+                form = dict(form_codec.decode(self.rfile.read(length)))
                 with site._cond:
                     (site.callbacks if self.path == "/return" else site.notifies).append(form)
                     site._cond.notify_all()
