@@ -213,27 +213,35 @@ def _platform_to_run(conn: Connection) -> str | None:
     return None
 
 
+CLAIM_BATCHES = 64
+"""Unfinished batches a chunk looks at (each claim reads at most this many batch rows)."""
+
+
 def _claim(conn: Connection, chunk_size: int) -> list[Any]:
+    """Up to `chunk_size` PENDING details of one platform: its oldest unfinished batches first, each in
+    bizDetails order, read batch by batch through the batch's own index. The executor takes one run
+    of a batch at a time: batches accepted concurrently interleave their detail ids (each row takes
+    the sequence's next value on PostgreSQL), and in id order a chunk fell into hundreds of runs of a
+    few details (3,000 statements a chunk instead of 25). Reading per batch also keeps a claim from
+    scanning the platform's whole pending index, which holds every settled detail's dead entry on
+    PostgreSQL until VACUUM."""
     platform_no = _platform_to_run(conn)
     if platform_no is None:
         return []
     d, b = custody_async_details.c, custody_async_batches.c
-    query = (select(d.id, d.batch_id, d.platform_no, d.request_no, d.req_data)
-             .where(d.platform_no == platform_no, d.status == PENDING).order_by(d.id).limit(chunk_size))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # belt and braces: the advisory lock suffices
-    rows = conn.execute(query).all()
-    if not rows:
-        return rows
-    # The batchNos in a statement of their own: joining the batches into the claim made PostgreSQL plan
-    # it as a join over every detail (~1 s a chunk at 300,000 details).
-    names = dict(conn.execute(select(b.id, b.batch_no).where(b.id.in_(sorted({r.batch_id for r in rows})))).all())
-    # Batch by batch, each in bizDetails order (older batches first): the executor takes one run of a
-    # batch at a time. Batches accepted concurrently on PostgreSQL interleave their detail ids (each
-    # row takes the sequence's next value), and in id order a chunk fell into hundreds of runs of a few
-    # details, each loading and writing on its own (measured: 3,000 statements a chunk instead of 25).
-    rows.sort(key=lambda r: (r.batch_id, r.id))
-    return [_Claimed(r.id, r.batch_id, r.platform_no, r.request_no, r.req_data, names[r.batch_id]) for r in rows]
+    batches = conn.execute(select(b.id, b.batch_no).where(b.platform_no == platform_no, b.status == PROCESSING)
+                           .order_by(b.id).limit(CLAIM_BATCHES)).all()
+    claimed: list[_Claimed] = []
+    for batch_id, batch_no in batches:
+        query = (select(d.id, d.request_no, d.req_data).where(d.batch_id == batch_id, d.status == PENDING)
+                 .order_by(d.id).limit(chunk_size - len(claimed)))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # belt and braces: the advisory lock suffices
+        claimed.extend(_Claimed(r.id, batch_id, platform_no, r.request_no, r.req_data, batch_no)
+                       for r in conn.execute(query))
+        if len(claimed) >= chunk_size:
+            break
+    return claimed
 
 
 class _Claimed(NamedTuple):

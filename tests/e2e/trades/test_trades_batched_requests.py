@@ -6,6 +6,7 @@ the service threads, with the same answers."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import httpx
 import pytest
@@ -35,8 +36,12 @@ def _post_together(app, client, requests_: list[dict]) -> list[dict]:
             return await asyncio.gather(*(http.post(path, content=b, headers={
                 "Content-Type": "application/x-www-form-urlencoded"}) for b in bodies))
 
+    # A loop of its own on a thread of its own: a browser test earlier in the session may leave
+    # Playwright's loop running on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        responses = pool.submit(asyncio.run, run()).result()
     answers = []
-    for response in asyncio.run(run()):
+    for response in responses:
         result = client.read_result(response)
         assert response.status_code == 200 and result.signature_valid, response.content
         answers.append(result.data)
