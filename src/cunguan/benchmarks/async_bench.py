@@ -10,6 +10,11 @@ Stages, each timed from the first submission: `accept` (the last batch answered 
 is details / notify time. The server's memory is sampled from /proc/<pid>/status (VmRSS, and
 VmHWM for the peak). At the end the server is stopped and the ledger is audited (`audit_ok`), and
 every detail's outcome in the NOTIFYs is checked against what the mix expects (`outcomes_ok`).
+Then, on the same database with the server gone, the ledger benchmark's raw batched baseline
+(`benchmarks/ledger.raw_batched_rate`: hand-written SQL, 1,000 transfers a transaction) writes
+`BASELINE_TRANSFERS`; `ratio_to_baseline` is the run's postings per second over its transfers per
+second — how much of what this database can write at all the whole path (HTTP, signatures, trade
+rules, freezes, NOTIFY) delivers.
 
 THE ONE PLACE TO CHANGE THE WORKLOAD is `prepare` + `detail_mix` below: the product claim's mix —
 70 % TENDER releases of prepared bids (1-3 TENDER details + COMMISSION each) and 30 % REPAYMENTs from
@@ -38,7 +43,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from cunguan.benchmarks import server as bench_server
-from cunguan.benchmarks.ledger import engine_of, scratch_database
+from cunguan.benchmarks.ledger import engine_of, raw_batched_rate, scratch_database
 from cunguan.client import LanmaoClient, signing
 from cunguan.client import client as client_module
 from cunguan.client import form as form_codec
@@ -50,6 +55,7 @@ from cunguan.db.engine import create_engine
 from cunguan.db.ledger_audit import audit
 from cunguan.db.migrate import upgrade
 from cunguan.db.tables.custody_async import custody_async_batches
+from cunguan.db.tables.ledger import postings
 from cunguan.db.tx import run_in_transaction
 from cunguan.ledger.ops import Hold, Transfer
 from cunguan.settings import Settings
@@ -443,6 +449,10 @@ class Result:
     accept_max_ms: float = 0.0
     succeeded: int = 0
     failed: int = 0
+    postings: int = 0
+    postings_per_s: float = 0.0
+    baseline_rate_per_s: float = 0.0
+    ratio_to_baseline: float = 0.0
     workload: str = "70 % TENDER releases (1-3 bids + COMMISSION), 30 % REPAYMENT (see detail_mix)"
 
     def line(self) -> str:
@@ -453,6 +463,8 @@ class Result:
                 f" max {self.accept_max_ms:.0f} ms), apply {s.get('apply', 0):.1f} s, notify {s.get('notify', 0):.1f} s"
                 f" | success {self.succeeded:,} fail {self.failed:,} | server max RSS {self.max_rss_mib:.0f} MiB"
                 f" | audit {'ok' if self.audit_ok else 'FAILED'}, outcomes {'ok' if self.outcomes_ok else 'WRONG'}"
+                f" | {self.postings:,} postings, {self.postings_per_s:,.0f}/s = {self.ratio_to_baseline:.2f} of the raw"
+                f" batched baseline's {self.baseline_rate_per_s:,.0f} transfers/s"
                 f" | prepare {self.prepare_s:.1f} s, presign {self.presign_s:.1f} s")
 
 
@@ -466,8 +478,18 @@ def _pending(engine: Engine) -> int:
         return int(conn.execute(select(func.coalesce(func.sum(b.detail_count - b.done_count), 0))).scalar_one())
 
 
+BASELINE_TRANSFERS = 60_000
+"""Transfers the ledger's raw batched baseline writes after the run, on the run's database."""
+
+
+def _last_posting(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(postings.c.seq), 0))).scalar_one())
+
+
 def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int, runner_threads: int,
-        http_workers: int = 1, progress: Callable[[str, int], None] | None = None) -> Result:
+        http_workers: int = 1, progress: Callable[[str, int], None] | None = None,
+        baseline_transfers: int = BASELINE_TRANSFERS) -> Result:
     assert 1 <= batch_size <= MAX_DETAILS_PER_BATCH and details >= 1 and concurrency >= 1
     engine = create_engine(url)
     upgrade(engine)
@@ -485,6 +507,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
     bodies, expected = presign(work, signing.private_key_pem(platform_key), details, batch_size,
                                (lambda n: progress("sign", n)) if progress else None)
     presign_s = time.perf_counter() - t_sign
+    postings_before = _last_posting(engine)
     env = {"CUNGUAN_ASYNC_THREADS": str(runner_threads), "CUNGUAN_ASYNC_WORKER": "on", "CUNGUAN_NOTIFY_WORKER": "on"}
     prefix = Settings.from_env().lanmao_prefix
     latencies: list[float] = []
@@ -551,6 +574,9 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
     finally:
         receiver.close()
     violations = audit(engine)
+    posted = _last_posting(engine) - postings_before
+    # The server is gone: the baseline has the machine and the (now full-sized) database to itself.
+    baseline = raw_batched_rate(engine, baseline_transfers)
     engine.dispose()
     outcomes_ok = receiver.statuses == expected and receiver.bad_signatures == 0
     seconds = stages["notify"]
@@ -563,7 +589,9 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
                   stages_s={k: round(v, 3) for k, v in stages.items()},
                   accept_p50_ms=round(1000 * latencies[len(latencies) // 2], 1),
                   accept_max_ms=round(1000 * latencies[-1], 1), succeeded=succeeded,
-                  failed=len(receiver.statuses) - succeeded)
+                  failed=len(receiver.statuses) - succeeded, postings=posted,
+                  postings_per_s=round(posted / seconds, 1), baseline_rate_per_s=round(baseline, 1),
+                  ratio_to_baseline=round(posted / seconds / baseline, 3))
 
 
 def make_engine_name(url: str) -> str:

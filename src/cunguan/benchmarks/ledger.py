@@ -357,6 +357,26 @@ class RawSide:
         return [int(b) for _i, b in rows]
 
 
+def raw_batched_rate(engine: Engine, transfers: int, batch: int = 1000, *, seed: int = SEED) -> float:
+    """The raw batched baseline alone, transfers per second, on `engine`'s database: what another
+    benchmark (the ASYNC one) divides its own posting rate by. Uniform random accounts, `batch`
+    transfers a transaction, in its own tables; checked like a case."""
+    raw = RawSide(engine, ACCOUNTS)
+    try:
+        ref = "bench-raw-alone"
+        rows = stream(Case(batch, "uniform", transfers), ACCOUNTS, random.Random(seed), KeyMaker())
+        items = raw.prepare(_batches(rows, batch), ref)
+        start = time.perf_counter()
+        for item in items:
+            raw.run(item)
+        seconds = time.perf_counter() - start
+        if raw.totals(ref) != (len(rows), sum(r[2] for r in rows)):
+            raise BenchMismatch("raw baseline: the journal does not hold the stream")
+        return len(rows) / seconds
+    finally:
+        raw.close()
+
+
 # ---------------------------------------------------------------- running
 
 Progress = Callable[[Case, int], None]
