@@ -5,12 +5,14 @@ Rooms register their routers in `create_app`; the engine and settings travel on 
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from cunguan import __version__
+from cunguan.api import background, health, lanmao
 from cunguan.api import fees as fees_api
-from cunguan.api import health, lanmao
 from cunguan.api import sweep as sweep_api
 from cunguan.api.lanmao.async_handlers import install as install_async_runtime
 from cunguan.api.lanmao.money_handlers import install_runtime as install_money_runtime
@@ -42,6 +44,7 @@ def create_app(engine: Engine, *, base_url: str = "http://127.0.0.1:8000") -> Fa
     install_user_runtime(app)  # card verifier + notification delivery worker (app lifespan)
     install_money_runtime(app)  # money worker: payments, payouts, settlement files (app lifespan)
     install_async_runtime(app)  # ASYNC_TRANSACTION runner (app lifespan)
+    background.install_statistics(app, os.environ)  # PostgreSQL: ANALYZE the tables that grew (app lifespan)
     demo_platform.install(app)  # /demo-platform/notify|return: the demo platform's receiving end
     fees_api.install(app)  # /api/fees/{platformNo}, /console/fees pages (before the console's catch-all), fee check
     reconcile_pages.install(app)  # /console/reconcile: daily reconciliation pages (before the catch-all)

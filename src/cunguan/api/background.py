@@ -1,8 +1,8 @@
 """Background workers that live as long as the app: the NOTIFY delivery threads, the money worker,
-the ASYNC_TRANSACTION runner, the custody fee check. Each room says how to start its worker (a
-function returning `stop()`); this module runs it between start-up and shutdown, on the app's clock,
-and reads the one on/off switch every worker has (`CUNGUAN_<NAME>_WORKER`, or `app.state.<name>_worker
-= False` set before start-up, which tests use)."""
+the ASYNC_TRANSACTION runner, the custody fee check, the planner statistics on PostgreSQL. Each room
+says how to start its worker (a function returning `stop()`); this module runs it between start-up
+and shutdown, on the app's clock, and reads the one on/off switch every worker has
+(`CUNGUAN_<NAME>_WORKER`, or `app.state.<name>_worker = False` set before start-up, which tests use)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from cunguan.clock import Clock
+from cunguan.db import statistics
 
 log = logging.getLogger("cunguan.background")
 
@@ -67,3 +68,8 @@ def run_during_lifespan(app: FastAPI, env: Mapping[str, str], name: str, start: 
                 await run_in_threadpool(stop)
 
     app.router.lifespan_context = lifespan
+
+
+def install_statistics(app: FastAPI, env: Mapping[str, str]) -> None:
+    """The planner-statistics job (`db/statistics`; PostgreSQL only) as the "stats" worker."""
+    run_during_lifespan(app, env, "stats", lambda a: statistics.start_background(a.state.engine))

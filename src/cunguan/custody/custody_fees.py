@@ -40,7 +40,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -48,6 +47,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from cunguan import periodic
 from cunguan.clock import (
     BEIJING,
     Clock,
@@ -532,27 +532,14 @@ def start_background(engine: Engine, clock: Clock, *, interval_s: int = 3600) ->
     """Run `run_due` every `interval_s` seconds in a daemon thread until the returned stop function is
     called. Charging is idempotent per period, so several processes doing this is harmless."""
     assert 1 <= interval_s <= 24 * 3600
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                report = run_due(engine, clock)
-                if report.charged or report.collected:
-                    log.info("custody fees %s: %d charge(s), %d arrears collection(s)", report.day,
-                             len(report.charged), len(report.collected))
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad tick
-                log.exception("custody fee check failed")
-            stop.wait(interval_s)
+    def logged_run() -> None:
+        report = run_due(engine, clock)
+        if report.charged or report.collected:
+            log.info("custody fees %s: %d charge(s), %d arrears collection(s)", report.day,
+                     len(report.charged), len(report.collected))
 
-    thread = threading.Thread(target=loop, name="custody-fees", daemon=True)
-    thread.start()
-
-    def stop_loop() -> None:
-        stop.set()
-        thread.join(timeout=30)
-
-    return stop_loop
+    return periodic.every(interval_s, logged_run, name="custody-fees", log=log)
 
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from cunguan import periodic
 from cunguan.clock import Clock
 from cunguan.custody import recharges, settlement_intake, withdrawals
 from cunguan.payments.gateway import PayCompany, PaymentCloud, PayNotification
@@ -151,25 +152,6 @@ def own_bank_from_env(env: Mapping[str, str]) -> str:
 
 
 def start_background(runtime: MoneyRuntime, *, interval_s: float = 1.0) -> Callable[[], None]:
-    """Tick in a daemon thread; return `stop()`."""
+    """Tick in a daemon thread (again at once while a tick reports more work); return `stop()`."""
     assert MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            busy = False
-            try:
-                busy = runtime.tick().busy
-            except Exception:  # noqa: BLE001 - the worker must outlive one bad tick; the next one retries
-                log.exception("money worker tick failed")
-            if not busy:
-                stop.wait(interval_s)
-
-    thread = threading.Thread(target=loop, name="cunguan-money", daemon=True)
-    thread.start()
-
-    def stop_loop(timeout_s: float = 30.0) -> None:
-        stop.set()
-        thread.join(timeout_s)
-
-    return stop_loop
+    return periodic.every(interval_s, lambda: runtime.tick().busy, name="cunguan-money", log=log)

@@ -8,9 +8,9 @@ idempotent per rule and date, so the worst case is wasted work, never a second r
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
+from cunguan import periodic
 from cunguan.notify.sms import SmsSender, deliver_pending
 from cunguan.sweep.context import SweepContext
 from cunguan.sweep.scheduler import TickReport, run_due
@@ -29,24 +29,11 @@ def tick(ctx: SweepContext, sender: SmsSender) -> tuple[TickReport, int]:
 def start_background(ctx: SweepContext, sender: SmsSender, *, interval_s: int = 60) -> Callable[[], None]:
     """Tick every `interval_s` seconds in a daemon thread until the returned stop function is called."""
     assert MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                report, sent = tick(ctx, sender)
-                if report.runs or report.resumed or sent:
-                    log.info("collection %s: %d run(s), %d resumed, %d SMS", report.day, len(report.runs),
-                             len(report.resumed), sent)
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad tick; the next one retries
-                log.exception("collection scheduler tick failed")
-            stop.wait(interval_s)
+    def logged_tick() -> None:
+        report, sent = tick(ctx, sender)
+        if report.runs or report.resumed or sent:
+            log.info("collection %s: %d run(s), %d resumed, %d SMS", report.day, len(report.runs),
+                     len(report.resumed), sent)
 
-    thread = threading.Thread(target=loop, name="sweep-scheduler", daemon=True)
-    thread.start()
-
-    def stop_loop() -> None:
-        stop.set()
-        thread.join(timeout=30)
-
-    return stop_loop
+    return periodic.every(interval_s, logged_tick, name="sweep-scheduler", log=log)
