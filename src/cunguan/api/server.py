@@ -110,11 +110,13 @@ def http_worker(db_url: str, host: str, port: int, base_url: str, env: Mapping[s
 def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | None = None,
         log_level: str = "info", env: Mapping[str, str] | None = None,
         extra_background: Callable[[], Callable[[], None]] | None = None,
-        on_ready: Callable[[list[int]], None] | None = None) -> None:
+        on_ready: Callable[[list[int]], None] | None = None,
+        runner_target: Callable[[str, str, Mapping[str, str]], None] = runner_process) -> None:
     """Serve until SIGTERM / SIGINT (see the module docstring). `env`: variables for the HTTP workers
     on top of this process's; `extra_background()` starts more background work here and returns its
     stop function; `on_ready(pids)` is called once the children are started. `CUNGUAN_ASYNC_WORKER=off`
-    starts no runner process."""
+    starts no runner process; `runner_target` is its spawn target (a module-level function that ends by
+    calling `runner_process`: the benchmarks' profiling one)."""
     assert 1 <= workers <= MAX_WORKERS, workers
     from cunguan.api import background
     from cunguan.api.app import create_app
@@ -129,7 +131,7 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
     child_env = dict(env or {})
     starts = [(http_worker, (db_url, host, port, base_url, child_env, log_level), "cunguan-http")] * workers
     if runner_on:
-        starts.append((runner_process, (db_url, base_url, child_env), "cunguan-async-runner"))
+        starts.append((runner_target, (db_url, base_url, child_env), "cunguan-async-runner"))
 
     def start_child(i: int):
         target, args_, name = starts[i]

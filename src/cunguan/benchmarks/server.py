@@ -3,7 +3,7 @@ subprocess on 127.0.0.1 — the HTTP worker processes plus the background worker
 NOTIFY delivery, money, fees) in the supervisor — and what the benchmarks read off its process tree
 from /proc (psutil is not installed): CPU seconds and resident memory.
 
-`CUNGUAN_BENCH_PROFILE=<file>` makes the supervisor profile the ASYNC runner's chunks with cProfile
+`CUNGUAN_BENCH_PROFILE=<file>` makes the runner's process profile the ASYNC runner's chunks with cProfile
 and dump the stats to that file as it goes and at exit.
 """
 
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,7 +37,8 @@ def server_process(url: str, *, workers: int = 1, env: Mapping[str, str] | None 
     finishes its chunk) at the end. Yields (the supervisor process, port)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cunguan.benchmarks.server", url, str(port), str(workers)],
-                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=None if os.environ.get('CUNGUAN_BENCH_CHUNKLOG') else subprocess.PIPE)
+                            env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -132,9 +133,9 @@ class RssSampler:
         return self.max_rss_kib / 1024
 
 
-def _profile_runner(path: str) -> None:
-    """cProfile every runner chunk (`async_runner.run_chunk`, looked up per chunk by the runner loop)."""
-    import atexit
+def _profile_runner(path: str) -> Callable[[], None]:
+    """cProfile every runner chunk (`async_runner.run_chunk`, looked up per chunk by the runner loop);
+    returns the function that writes the stats (they are also written every 5 s)."""
     import cProfile
 
     from cunguan.custody import async_runner
@@ -156,19 +157,25 @@ def _profile_runner(path: str) -> None:
                     last_dump[0] = time.monotonic()
 
     async_runner.run_chunk = profiled
-    atexit.register(lambda: profiler.dump_stats(path))
+    return lambda: profiler.dump_stats(path)
 
 
 def main(url: str, port: int, workers: int) -> None:
     from cunguan.api import server
 
-    if os.environ.get("CUNGUAN_BENCH_CHUNKLOG"):
-        sys.path.insert(0, "/tmp/exp")
-        import chunklog  # noqa: F401
-    profile_to = os.environ.get(ENV_PROFILE)
-    if profile_to:
-        _profile_runner(profile_to)
-    server.run(url, "127.0.0.1", port, workers=workers, log_level="warning")
+    target = profiled_runner_process if os.environ.get(ENV_PROFILE) else server.runner_process
+    server.run(url, "127.0.0.1", port, workers=workers, log_level="warning", runner_target=target)
+
+
+def profiled_runner_process(db_url: str, base_url: str, env) -> None:
+    """The runner's process (it is spawned: the profile must be set up in it) with its chunks profiled."""
+    from cunguan.api import server
+
+    dump = _profile_runner(os.environ[ENV_PROFILE])
+    try:
+        server.runner_process(db_url, base_url, env)
+    finally:  # a spawned process ends with os._exit: atexit would not run
+        dump()
 
 
 if __name__ == "__main__":  # python -m cunguan.benchmarks.server URL PORT WORKERS
