@@ -312,7 +312,7 @@ def plan(book: Book, ops: list[Op], *, atomic: bool) -> Plan:
         except LedgerError as err:
             if atomic:
                 raise err.at(index) from None
-            results.append(OpResult(ok=False, error=err.at(index)))
+            results.append(OpResult(ok=False, error=err.at(index).with_traceback(None)))  # see plan_groups
     touched = list(planner.touched.values())
     for acc in touched:
         assert acc.frozen_fen >= 0, f"account {acc.id}: negative frozen amount"
@@ -419,7 +419,9 @@ def plan_groups(book: Book, groups: list[list[Op]], *,
                 except LedgerError as err:
                     raise err.at(index) from None
         except LedgerError as err:
-            out.append(GroupResult(False, [], err))
+            # kept without its traceback: that holds this frame, which holds `out` (a cycle that kept the
+            # caller's whole batch alive until the garbage collector ran)
+            out.append(GroupResult(False, [], err.with_traceback(None)))
             if undo is None:
                 out.extend([None] * (len(groups) - position - 1))
                 return Plan(accepted, planner.postings, planner.new_freezes, list(planner.changed.values()),
