@@ -53,6 +53,7 @@ from cunguan.custody.fields import opt, opt_text, req_text
 from cunguan.custody.trade_rules import AUTO_TRADE_TYPES, EXTENSION_TRADE_TYPES, TradeRequest, parse_trade
 from cunguan.custody.trade_rules import Detail as TradeDetail
 from cunguan.custody.user_errors import CustodyUserError, InvalidField
+from cunguan.db import pg_arrays
 from cunguan.db.bulk import insert_rows
 from cunguan.db.prepared import in_list, run_sql
 from cunguan.db.tables.custody_async import custody_async_batches, custody_async_details
@@ -251,10 +252,11 @@ def _used_request_nos(conn: Connection, platform_no: str, request_nos: Sequence[
     """The requestNos already taken on the platform, by a request or by a detail of an earlier batch."""
     used: set[str] = set()
     if conn.dialect.name == "postgresql":  # one join on the array (`IN` of 1,000 parameters is slow to plan)
+        nos, param = pg_arrays.texts(list(request_nos))
         for table in ("custody_requests", "custody_async_details"):
             used.update(r for (r,) in run_sql(conn, (
-                f"SELECT t.request_no FROM unnest(%s::text[]) AS k(no) JOIN {table} t "  # noqa: S608
-                "ON t.platform_no = %s AND t.request_no = k.no"), [list(request_nos), platform_no]))
+                f"SELECT t.request_no FROM unnest({nos}) AS k(no) JOIN {table} t "  # noqa: S608
+                "ON t.platform_no = %s AND t.request_no = k.no"), [param, platform_no]))
         return used
     for start in range(0, len(request_nos), LOOKUP_CHUNK):
         in_nos, params = in_list(conn, request_nos[start:start + LOOKUP_CHUNK])

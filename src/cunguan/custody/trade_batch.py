@@ -60,7 +60,7 @@ from cunguan.custody.trade_rules import (
     plan_trade,
 )
 from cunguan.custody.user_errors import DuplicateRequest
-from cunguan.db import ledger_store
+from cunguan.db import ledger_store, pg_arrays
 from cunguan.db.bulk import insert_rows, update_rows
 from cunguan.db.prepared import driver_sql, in_list, run_sql
 from cunguan.db.tables.custody_trades import (
@@ -264,11 +264,11 @@ def _many(conn: Connection, sql: str, rows: list[tuple]) -> None:
 _CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
               "created_us) VALUES {values} ON CONFLICT DO NOTHING RETURNING request_no")
 _PG_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
-                 "created_us) SELECT %s, no, %s, NULL, '{}', %s FROM unnest(%s::text[]) AS no "
+                 "created_us) SELECT %s, k.no, %s, NULL, '{{}}', %s FROM unnest({nos}) AS k(no) "
                  "ON CONFLICT DO NOTHING RETURNING request_no")
 _RECORD_SQL = "UPDATE custody_requests SET outcome = ? WHERE platform_no = ? AND request_no = ?"
-_PG_RECORD_SQL = ("UPDATE custody_requests SET outcome = d.outcome FROM unnest(%s::text[], %s::text[]) AS "
-                  "d(outcome, no) WHERE custody_requests.platform_no = %s AND custody_requests.request_no = d.no")
+_PG_RECORD_SQL = ("UPDATE custody_requests SET outcome = d.outcome FROM {arrays} AS d(outcome, no) "
+                  "WHERE custody_requests.platform_no = %s AND custody_requests.request_no = d.no")
 _RELEASE_SQL = "DELETE FROM custody_requests WHERE platform_no = ? AND request_no = ?"
 
 
@@ -278,8 +278,9 @@ def _claim_all(conn: Connection, clock: Clock, platform_no: str, request_nos: li
     now = requests.clock_us(clock)
     taken: set[str] = set()
     if conn.dialect.name == "postgresql":  # one array parameter: no per-row placeholders to parse
-        taken.update(r[0] for r in conn.exec_driver_sql(_PG_CLAIM_SQL, (platform_no, service_name, now,
-                                                                        list(request_nos))))
+        nos, param = pg_arrays.texts(request_nos)
+        taken.update(r[0] for r in conn.exec_driver_sql(_PG_CLAIM_SQL.format(nos=nos),
+                                                        (platform_no, service_name, now, param)))
     else:
         for part in _pieces(request_nos):
             params = [v for no in part for v in (platform_no, no, service_name, None, "{}", now)]
@@ -378,7 +379,8 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
                                     "transactionStatus": "SUCCESS"}, ensure_ascii=False, sort_keys=True, default=str),
                         platform_no, p.req.request_no))
     if records and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_PG_RECORD_SQL, ([r[0] for r in records], [r[2] for r in records], platform_no))
+        arrays, params = pg_arrays.unnest([("text", [r[0] for r in records]), ("text", [r[2] for r in records])])
+        conn.exec_driver_sql(_PG_RECORD_SQL.format(arrays=arrays), (*params, platform_no))
     else:
         _many(conn, _RECORD_SQL, records)
     _many(conn, _RELEASE_SQL, releases)
@@ -423,15 +425,15 @@ def _sqlite_write_trades(conn: Connection, platform_no: str, planned: list[_Plan
 
 _PG_TRADE_SQL = ("INSERT INTO custody_trades (platform_no, request_no, trade_type, project_no, sale_request_no, "
                  "batch_no, status, amount_fen, detail_count, created_us) SELECT %s, t.no, t.type, t.project, t.sale, "
-                 "%s, 'SUCCESS', t.amount, t.n, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-                 "%s::bigint[], %s::int[]) AS t(no, type, project, sale, amount, n) RETURNING id, request_no")
+                 "%s, 'SUCCESS', t.amount, t.n, %s FROM {arrays} AS t(no, type, project, sale, amount, n) "
+                 "RETURNING id, request_no")
 _PG_DETAIL_SQL = ("INSERT INTO custody_trade_details (trade_id, platform_no, request_no, seq, biz_type, "
                   "freeze_request_no, source_user_no, target_user_no, amount_fen, income_fen, share_fen, project_no, "
                   "custom_define, remark, created_us) SELECT d.tid, %s, d.no, d.seq, d.biz, d.fr, d.src, d.dst, d.amount, "
-                  "d.income, d.share, d.project, d.cd, d.remark, %s FROM unnest(%s::bigint[], %s::text[], %s::int[], "
-                  "%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], "
-                  "%s::text[], %s::text[]) AS d(tid, no, seq, biz, fr, src, dst, amount, income, share, project, cd, "
-                  "remark)")
+                  "d.income, d.share, d.project, d.cd, d.remark, %s FROM {arrays} AS d(tid, no, seq, biz, fr, src, dst, "
+                  "amount, income, share, project, cd, remark)")
+_PG_DETAIL_KINDS = ("bigint", "text", "bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "text",
+                    "text", "text")
 
 
 def _pg_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int, batch_no: str | None,
@@ -439,16 +441,18 @@ def _pg_write_trades(conn: Connection, platform_no: str, planned: list[_Planned]
     """PostgreSQL: each table in one statement of column arrays (psycopg's executemany and long VALUES
     lists cost more client CPU per row than the whole insert on the server)."""
     reqs = [p.req for p in planned]
-    rows = conn.exec_driver_sql(_PG_TRADE_SQL, (
-        platform_no, batch_no, now, [r.request_no for r in reqs], [r.trade_type for r in reqs],
-        [r.project_no for r in reqs], [r.sale_request_no for r in reqs], [p.plan.total_fen for p in planned],
-        [len(p.plan.rows) for p in planned]))
+    arrays, params = pg_arrays.unnest([
+        ("text", [r.request_no for r in reqs]), ("text", [r.trade_type for r in reqs]),
+        ("text", [r.project_no for r in reqs]), ("text", [r.sale_request_no for r in reqs]),
+        ("bigint", [p.plan.total_fen for p in planned]), ("bigint", [len(p.plan.rows) for p in planned])])
+    rows = conn.exec_driver_sql(_PG_TRADE_SQL.format(arrays=arrays), (platform_no, batch_no, now, *params))
     for row_id, request_no in rows:
         ids[request_no] = int(row_id)
     details = [(ids[p.req.request_no], p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst, d.amount_fen,
                 d.income_fen, d.share_fen, p.req.project_no, d.custom_define, d.remark)
                for p in planned for d, src, dst in p.plan.rows]
-    conn.exec_driver_sql(_PG_DETAIL_SQL, (platform_no, now, *(list(column) for column in zip(*details, strict=True))))
+    arrays, params = pg_arrays.unnest(list(zip(_PG_DETAIL_KINDS, zip(*details, strict=True), strict=True)))
+    conn.exec_driver_sql(_PG_DETAIL_SQL.format(arrays=arrays), (platform_no, now, *params))
 
 
 def _write_rows(conn: Connection, platform_no: str, loaded: _Loaded, work: _Work, now: int) -> None:

@@ -17,7 +17,7 @@ from cunguan.custody.fields import amount_fen, opt  # amount_fen: re-exported to
 from cunguan.custody.roles import SYSTEM_USER_PREFIX
 from cunguan.custody.trade_errors import FreezeInsufficient, FreezeNotFound, InsufficientBalance
 from cunguan.custody.user_errors import UserNotFound, UserUnavailable
-from cunguan.db import ledger_store
+from cunguan.db import ledger_store, pg_arrays
 from cunguan.db.prepared import driver_sql, in_list, run_sql
 from cunguan.ledger.errors import InsufficientAvailable, InsufficientFrozen, LedgerError, UnknownFreeze
 from cunguan.ledger.ops import Op
@@ -73,10 +73,11 @@ def load_parties(conn: Connection, platform_no: str, user_nos: Iterable[str]) ->
     pg = conn.dialect.name == "postgresql"
     if users:
         if pg:  # a join on the array: `= ANY(array)` compared every user row with every number
-            parts.append("SELECT u.platform_user_no, u.ledger_account_id, u.active_status, u.user_role "
-                         "FROM unnest(%s::text[]) AS k(no) JOIN custody_users u "
+            nos, param = pg_arrays.texts(users)
+            parts.append("SELECT u.platform_user_no, u.ledger_account_id, u.active_status, u.user_role "  # noqa: S608
+                         f"FROM unnest({nos}) AS k(no) JOIN custody_users u "
                          "ON u.platform_no = %s AND u.platform_user_no = k.no")
-            params += [users, platform_no]
+            params += [param, platform_no]
         else:
             in_users, user_params = in_list(conn, users)
             parts.append("SELECT platform_user_no, ledger_account_id, active_status, user_role FROM custody_users "  # noqa: S608

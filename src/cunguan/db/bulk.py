@@ -3,7 +3,8 @@
 SQLite: `executemany` of one driver statement (sqlite3 steps it per row in C: the fastest way in).
 PostgreSQL: ONE statement over column arrays (`unnest`): psycopg's `executemany` sends one statement
 per row, and PostgreSQL parsing, planning and executing 500 small UPDATEs cost ~30 µs each — a third
-of an ASYNC chunk's time on the server (measured). Column types come from the table definition.
+of an ASYNC chunk's time on the server (measured). Column types come from the table definition; each
+column travels as one joined text (`db.pg_arrays`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Integer, Table
 from sqlalchemy.engine import Connection
 
+from cunguan.db import pg_arrays
 from cunguan.db.prepared import run_sql
 
 
@@ -28,8 +30,10 @@ def _pg_type(table: Table, column: str) -> str:
     return "text"
 
 
-def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:
-    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
+def _unnest(table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[object]]:
+    """`unnest(...)` over the columns of `rows` (named `names`), typed from the table."""
+    return pg_arrays.unnest([(_pg_type(table, n), column) for n, column in zip(names, zip(*rows, strict=True),
+                                                                                  strict=True)])
 
 
 def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
@@ -47,12 +51,11 @@ def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str]
         params = [(*r, only_if[1]) for r in rows] if only_if else list(rows)
         return run_sql(conn, f"UPDATE {name} SET {sets} WHERE {where}", params, many=True).rowcount  # noqa: S608
     names = [*columns, key]
-    arrays = ", ".join(f"%s::{_pg_type(table, c)}[]" for c in names)
+    arrays, params = _unnest(table, names, rows)
     sets = ", ".join(f"{c} = {name}.{c} + d.{c}" if c in add else f"{c} = d.{c}" for c in columns)
-    sql = (f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS d({', '.join(names)}) "  # noqa: S608
+    sql = (f"UPDATE {name} SET {sets} FROM {arrays} AS d({', '.join(names)}) "  # noqa: S608
            f"WHERE {name}.{key} = d.{key}" + (f" AND {name}.{only_if[0]} = %s" if only_if else ""))
-    params = _columns(rows, len(names)) + ([only_if[1]] if only_if else [])
-    return run_sql(conn, sql, params).rowcount
+    return run_sql(conn, sql, params + ([only_if[1]] if only_if else [])).rowcount
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -64,6 +67,5 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         marks = ", ".join("?" * len(columns))
         run_sql(conn, f"INSERT INTO {name} ({listed}) VALUES ({marks})", list(rows), many=True)  # noqa: S608
         return
-    arrays = ", ".join(f"%s::{_pg_type(table, c)}[]" for c in columns)
-    run_sql(conn, f"INSERT INTO {name} ({listed}) SELECT * FROM unnest({arrays})",  # noqa: S608
-            _columns(rows, len(columns)))
+    arrays, params = _unnest(table, columns, rows)
+    run_sql(conn, f"INSERT INTO {name} ({listed}) SELECT * FROM {arrays}", params)  # noqa: S608

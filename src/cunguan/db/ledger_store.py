@@ -19,6 +19,7 @@ import psycopg
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from cunguan.db import pg_arrays
 from cunguan.db.bulk import update_rows
 from cunguan.db.prepared import driver_sql, run_sql
 from cunguan.db.tables.ledger import freezes as freezes_table
@@ -127,46 +128,6 @@ def balance_at(conn: Connection, account_id: int, at_us: int) -> int:
     return best_balance
 
 
-# PostgreSQL bigint columns travel as one text parameter each ("1,2,3"; N for NULL), split and cast by
-# the server. psycopg dumps a list of Python ints element by element in Python (sizing each one), which
-# for a batch of 1,000 postings cost more than the whole INSERT on the server; str.join costs ~1 %.
-# Only ints built by this module go in (ids read from the database, amounts checked by the planner).
-_PG_BIGINTS = "string_to_array(%s, ',', 'N')::bigint[]"
-
-
-def _pg_bigints(values: Iterable[int | None]) -> str:
-    return ",".join("N" if v is None else str(int(v)) for v in values)
-
-
-def _pg_null_bigints(n: int) -> str:
-    """`_pg_bigints` of n NULLs."""
-    return ",".join(["N"] * n)
-
-
-def _pg_ints(values: Iterable[int]) -> str:
-    """`_pg_bigints` for columns without NULLs (the common case, about twice as fast)."""
-    return ",".join(map(str, map(int, values)))
-
-
-# Text columns likewise, joined on the ASCII unit separator (NULL: the record separator) when that is
-# unambiguous; otherwise (a value holding either character, a lone empty string) a binary text[].
-_SEP, _NULL = "\x1f", "\x1e"
-_PG_TEXTS = "string_to_array(%s, chr(31), chr(30))"
-
-
-def _pg_texts(values: Sequence[str | None]) -> tuple[str, object]:
-    """A text column for PostgreSQL as (SQL array expression, its parameter)."""
-    if None in values:
-        nulls = values.count(None)
-        joined = _SEP.join(_NULL if v is None else v for v in values)
-    else:
-        nulls = 0
-        joined = _SEP.join(values)
-    if joined and joined.count(_SEP) == len(values) - 1 and joined.count(_NULL) == nulls:
-        return _PG_TEXTS, joined
-    return "%b::text[]", list(values)
-
-
 def _run(conn: Connection, sql: str, params: Sequence[object] = (), *, many: bool = False):
     """A `?`-placeholder statement on the driver cursor (db/prepared.py: ~13 µs less than
     `exec_driver_sql` a statement, and a transfer runs about eight)."""
@@ -198,7 +159,8 @@ def _load_freezes(conn: Connection, keys: list[str]) -> dict[str, FreezeState]:
         return {}
     cols = "id, key, account_id, amount_fen, consumed_fen, released_fen, ref"
     if _is_pg(conn):
-        rows = run_sql(conn, f"SELECT {cols} FROM freezes WHERE key = ANY(%s)", (keys,))  # noqa: S608
+        rhs, param = pg_arrays.any_of(keys)
+        rows = run_sql(conn, f"SELECT {cols} FROM freezes WHERE key {rhs}", (param,))  # noqa: S608
     else:
         rows = run_sql(conn, f"SELECT {cols} FROM freezes WHERE key IN ({_in_list(keys)})", tuple(keys))  # noqa: S608
     return {r[1]: FreezeState(r[1], r[2], r[3], r[4], r[5], r[6], id=r[0]) for r in rows}
@@ -240,7 +202,8 @@ def _load_outcomes(conn: Connection, keys: list[str]) -> dict[str, StoredOutcome
     if not keys:
         return {}
     if _is_pg(conn):
-        rows = run_sql(conn, "SELECT key, fingerprint, outcome FROM idempotency WHERE key = ANY(%s)", (keys,))
+        rhs, param = pg_arrays.any_of(keys)
+        rows = run_sql(conn, f"SELECT key, fingerprint, outcome FROM idempotency WHERE key {rhs}", (param,))  # noqa: S608
     else:
         rows = run_sql(conn, f"SELECT key, fingerprint, outcome FROM idempotency WHERE key IN ({_in_list(keys)})",  # noqa: S608
                        tuple(keys))
@@ -291,18 +254,20 @@ def _pg_load_locked(conn: Connection, ids: list[int], freeze_keys: list[str], po
     stay) and plans again with the keys loaded (`_OPTIMISTIC_SAVEPOINT`)."""
     statements: list[tuple[str, Sequence[object]]] = [
         (f"SELECT id, currency, allow_overdraw, balance_fen, frozen_fen FROM accounts "  # noqa: S608
-         f"WHERE id = ANY({_PG_BIGINTS}) ORDER BY id FOR UPDATE", (_pg_ints(ids),)),
+         f"WHERE id = ANY({pg_arrays.BIGINTS}) ORDER BY id FOR UPDATE", (pg_arrays.ints(ids),)),
     ]
     if freeze_keys:
         # Re-read under the account locks, also when nothing was found: a hold racing a hold of the same key
         # must see it (and replay). A freeze that appeared on an account we did not lock counts as not there.
-        statements.append(("SELECT id, key, account_id, amount_fen, consumed_fen, released_fen, ref FROM freezes "
-                           "WHERE key = ANY(%s)", (freeze_keys,)))
+        rhs, param = pg_arrays.any_of(freeze_keys)
+        sql = f"SELECT id, key, account_id, amount_fen, consumed_fen, released_fen, ref FROM freezes WHERE key {rhs}"  # noqa: S608
+        statements.append((sql, (param,)))
     if posting_keys and not optimistic:
-        expr, param = _pg_texts(posting_keys)
+        expr, param = pg_arrays.texts(posting_keys)
         statements.append((_PG_POSTING_KEYS.format(keys=expr), (param,)))
     if outcome_keys:
-        statements.append(("SELECT key, fingerprint, outcome FROM idempotency WHERE key = ANY(%s)", (outcome_keys,)))
+        rhs, param = pg_arrays.any_of(outcome_keys)
+        statements.append((f"SELECT key, fingerprint, outcome FROM idempotency WHERE key {rhs}", (param,)))  # noqa: S608
     if optimistic:
         statements.append((f"SAVEPOINT {_OPTIMISTIC_SAVEPOINT}", ()))
     results = iter(_pg_pipeline(conn, statements))
@@ -346,7 +311,7 @@ def _write_changed_freezes(conn: Connection, freezes: list[FreezeState], ts: int
 
 _PG_UPDATE_ACCOUNTS = (
     "UPDATE accounts SET balance_fen = accounts.balance_fen + d.db, frozen_fen = accounts.frozen_fen + d.df "  # noqa: S608
-    f"FROM unnest({_PG_BIGINTS}, {_PG_BIGINTS}, {_PG_BIGINTS}) AS d(id, db, df) WHERE accounts.id = d.id"
+    f"FROM unnest({pg_arrays.BIGINTS}, {pg_arrays.BIGINTS}, {pg_arrays.BIGINTS}) AS d(id, db, df) WHERE accounts.id = d.id"
 )
 
 
@@ -355,8 +320,8 @@ def _account_deltas(touched: list[AccountState]) -> tuple[str, str, str] | None:
     changed = [a for a in touched if a.balance_delta or a.frozen_delta]
     if not changed:
         return None
-    return (_pg_ints(a.id for a in changed), _pg_ints(a.balance_delta for a in changed),
-            _pg_ints(a.frozen_delta for a in changed))
+    return (pg_arrays.ints(a.id for a in changed), pg_arrays.ints(a.balance_delta for a in changed),
+            pg_arrays.ints(a.frozen_delta for a in changed))
 
 
 def _write_accounts(conn: Connection, touched: list[AccountState]) -> None:
@@ -405,20 +370,20 @@ def _write_postings(conn: Connection, postings: list[core.PendingPosting],
     cols = ("seq, debit_account_id, credit_account_id, amount_fen, currency, biz_type, ref, idem_key, freeze_id, "
             "debit_balance_after, credit_balance_after, created_us, hash")
     if pg:
-        # Column by column, no row tuples: bigint and text columns as joined text (see `_PG_BIGINTS`,
-        # `_pg_texts`), the batch's one timestamp as a scalar, the 32-byte hashes as one bytea cut by
+        # Column by column, no row tuples: bigint and text columns as joined text (see `pg_arrays.BIGINTS`,
+        # `pg_arrays`), the batch's one timestamp as a scalar, the 32-byte hashes as one bytea cut by
         # row number. The postings are tuples, so `zip(*postings)` cuts the columns in C.
         debits, credits, amounts, currencies, biz_types, refs, keys, _freezes, debit_afters, credit_afters, _r = (
             zip(*postings, strict=True))
-        texts = [_pg_texts(column) for column in (currencies, biz_types, refs, keys)]
+        texts = [pg_arrays.texts(column) for column in (currencies, biz_types, refs, keys)]
         params: list[object] = [
             ts, b"".join(hashes),
-            _pg_ints(range(first_seq, seq + 1)), _pg_ints(debits), _pg_ints(credits), _pg_ints(amounts),
+            pg_arrays.ints(range(first_seq, seq + 1)), pg_arrays.ints(debits), pg_arrays.ints(credits), pg_arrays.ints(amounts),
             *(param for _expr, param in texts),
-            _pg_bigints(freeze_ids) if any(f is not None for f in freeze_ids) else _pg_null_bigints(len(postings)),
-            _pg_ints(debit_afters), _pg_ints(credit_afters),
+            pg_arrays.bigints(freeze_ids) if any(f is not None for f in freeze_ids) else pg_arrays.null_bigints(len(postings)),
+            pg_arrays.ints(debit_afters), pg_arrays.ints(credit_afters),
         ]
-        unnest = [_PG_BIGINTS] * 4 + [expr for expr, _param in texts] + [_PG_BIGINTS] * 3
+        unnest = [pg_arrays.BIGINTS] * 4 + [expr for expr, _param in texts] + [pg_arrays.BIGINTS] * 3
         names = ", ".join(f"c{i}" for i in range(len(unnest)))
         select = (f"SELECT {names}, %s::bigint, substring(%b::bytea from n::int * 32 - 31 for 32) "  # noqa: S608
                   f"FROM unnest({', '.join(unnest)}) WITH ORDINALITY AS x({names}, n)")

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
+from cunguan.db import pg_arrays
+
 
 class Prepared:
     """One Core statement with named bind parameters, or one per dialect name (`{"sqlite": ..,
@@ -84,9 +86,11 @@ def run_sql(conn: Connection, sql: str, params: Sequence[Any] = (), *, many: boo
 
 def in_list(conn: Connection, values: Sequence[Any]) -> tuple[str, tuple[Any, ...] | list[Any]]:
     """The right-hand side of `column IN ...` / `= ANY(...)` for `values`: (SQL, parameters).
-    SQLite: `IN (?, ?, ...)` with one parameter each; PostgreSQL: `= ANY(%s)` with one array."""
+    SQLite: `IN (?, ?, ...)` with one parameter each; PostgreSQL: `= ANY(...)` with one array
+    parameter (`db.pg_arrays`)."""
     if conn.dialect.name == "postgresql":
-        return "= ANY(%s)", [list(values)]
+        rhs, param = pg_arrays.any_of(values)
+        return rhs, [param]
     return f"IN ({','.join('?' * len(values))})", tuple(values)
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from cunguan.db import bulk
+from cunguan.db.prepared import driver_sql, in_list, run_sql
 from cunguan.db.tx import SharedTransaction, run_in_transaction
 
 pytestmark = pytest.mark.db
@@ -113,3 +114,28 @@ def test_bulk_insert_and_update_with_increments_and_a_guard(engine, tables):
     with engine.connect() as conn:
         rows = conn.execute(sa.select(notes.c.id, notes.c.text, notes.c.n, notes.c.flag).order_by(notes.c.id)).all()
     assert [tuple(r) for r in rows] == [(1, "Z", 15, False), (2, "B", 27, True), (3, "c", 30, False)]
+
+
+texts = sa.Table("test_bulk_texts", _meta, sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+                 sa.Column("text", sa.String(20), nullable=True), sa.Column("n", sa.BigInteger, nullable=True),
+                 sa.Column("flag", sa.Boolean, nullable=True))
+AWKWARD = [(1, "", 0, True), (2, None, None, None), (3, "a\x1fb", -5, False), (4, "\x1e", 2**62, True),
+           (5, "N", 7, None), (6, "逗号,和\"引号\"", 8, False)]
+"""Values the joined-text arrays (`db.pg_arrays`) must carry exactly: empty and NULL texts, the two
+separator characters inside a value, the NULL marker as a value, NULL ints and bools, big ints."""
+
+
+@pytest.mark.parametrize("rows", [AWKWARD, [AWKWARD[0]], [AWKWARD[1]], AWKWARD[2:], [(9, "plain", 1, True)]])
+def test_bulk_writes_carry_every_value_exactly(engine, tables, rows):
+    with engine.begin() as conn:
+        bulk.insert_rows(conn, texts, ("id", "text", "n", "flag"), rows)
+        assert bulk.update_rows(conn, texts, "id", ("n",), [(1, r[0]) for r in rows if r[2] is not None],
+                                add=("n",)) in (sum(r[2] is not None for r in rows), -1)
+    with engine.connect() as conn:
+        got = [tuple(r) for r in conn.execute(sa.select(texts).order_by(texts.c.id))]
+        in_values, params = in_list(conn, [r[1] for r in rows if r[1] is not None] or ["-"])
+        sql = f"SELECT id FROM test_bulk_texts WHERE text {in_values} ORDER BY id"  # noqa: S608
+        matched = [r[0] for r in run_sql(conn, driver_sql(conn, sql), params).fetchall()]
+    expected = [(i, t, None if n is None else n + 1, f) for i, t, n, f in rows]
+    assert [(i, t, n, None if f is None else bool(f)) for i, t, n, f in got] == expected
+    assert matched == [r[0] for r in rows if r[1] is not None]
