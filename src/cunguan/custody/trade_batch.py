@@ -26,8 +26,8 @@ What goes through `trades.execute` instead, one at a time in a SAVEPOINT, at its
   in the database), a requestNo repeated inside the chunk;
 - trades a registered `trades.BEFORE_LEDGER` / `AFTER_TRADE` hook may act on. A hook declares which
   through `HOOK_FILTERS` (keyed by the hook's module + name): `(conn, platform_no, [req], orders) ->
-  set of requestNos`, `orders` being the freeze orders the chunk names, as loaded. A hook without a filter makes every trade of the chunk take the single path
-  (safe, slow). The filter of the plans hooks lives here until the plans room owns it.
+  set of requestNos`, `orders` being the freeze orders the chunk names, as loaded. A hook without a
+  filter makes every trade of the chunk take the single path (safe, slow). The filter of the plans hooks lives here until the plans room owns it.
 
 Decisions: `batch_no` is written on every trade row of the chunk. The trades' ledger transfers carry no
 idempotency key (the requestNo register guards them), so `apply_groups` never replays.
