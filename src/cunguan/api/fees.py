@@ -34,6 +34,7 @@ from cunguan.client import signing, wire
 from cunguan.clock import BEIJING, Clock
 from cunguan.custody import custody_fees, platforms
 from cunguan.custody.errors import BadSignature, CustodyError, PlatformNotFound, describe
+from cunguan.db.reads import reading
 from cunguan.money import fen_to_decimal
 from cunguan.settings import Settings
 from cunguan.web import fee_pages
@@ -66,11 +67,9 @@ def _bj_time(us: int | None) -> str | None:
 
 def _verify(request: Request, platform_no: str, key_serial: str, timestamp: str, sign: str) -> None:
     engine = request.app.state.engine
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_deferred=True)
+    with reading(engine) as conn:
         platform = platforms.find_platform(conn, platform_no)
         pem = platforms.platform_key_pem(conn, platform_no, key_serial) if platform is not None else None
-        conn.rollback()
     if platform is None:
         raise PlatformNotFound(f"platformNo {platform_no[:32]!r} is not registered", field="platformNo")
     if pem is None:
@@ -126,8 +125,8 @@ def platform_fees(request: Request, platform_no: str, keySerial: str = "", times
     """The platform's custody fee plan, own account, arrears, charges and movements (signed both ways)."""
     try:
         _verify(request, platform_no[:32], keySerial[:32], timestamp[:20], request.headers.get("x-sign", ""))
-        with request.app.state.engine.connect() as conn:
-            st = custody_fees.statement(conn.execution_options(sqlite_deferred=True), platform_no)
+        with reading(request.app.state.engine) as conn:
+            st = custody_fees.statement(conn, platform_no)
         return _answer(request, body_of(st))
     except CustodyError as exc:
         status = next((s for cls, s in HTTP_STATUS.items() if isinstance(exc, cls)), 400)

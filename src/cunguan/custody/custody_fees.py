@@ -56,6 +56,7 @@ from cunguan.clock import (
 from cunguan.custody import platforms
 from cunguan.custody.errors import InvalidRequest, PlatformNotFound, Refused
 from cunguan.db import ledger_store
+from cunguan.db.reads import reading
 from cunguan.db.tables.custody_fees import custody_fee_charges, custody_fee_movements, custody_fee_plans
 from cunguan.db.tx import run_in_transaction
 from cunguan.ledger.ops import Transfer
@@ -503,10 +504,8 @@ def run_due(engine: Engine, clock: Clock, today: dt.date | None = None, *,
     before `today` (default: the Beijing date of `clock`), each in its own transaction. Safe to run
     any number of times, from any number of processes."""
     today = today or clock.beijing_date()
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_deferred=True)
+    with reading(engine) as conn:
         plans = [p.platform_no for p in list_plans(conn) if platform_no is None or p.platform_no == platform_no]
-        conn.rollback()
     charged: list[Charge] = []
     collected: list[tuple[str, dt.date, int]] = []
     failed: list[tuple[str, str]] = []

@@ -31,6 +31,7 @@ from cunguan.custody import (  # trade core: USER_PRE_TRANSACTION / VERIFY_DEDUC
 from cunguan.custody import recharges as money_recharges  # money room: RECHARGE page
 from cunguan.custody import withdrawals as money_withdrawals  # money room: WITHDRAW page
 from cunguan.custody.card_verifier import CardVerifier
+from cunguan.db.reads import reading
 from cunguan.db.tx import run_in_transaction
 from cunguan.money import fen_to_decimal
 
@@ -129,9 +130,8 @@ def run(name: str, engine: Engine, clock: Clock, platform_no: str, req_data: Map
     request = build_request(service.request_type, req_data, page)
     kwargs = {"verifier": verifier} if service.uses_verifier else {}
     if name.startswith("QUERY_"):  # read-only: no write lock (SQLite deferred BEGIN)
-        with engine.connect() as conn:
-            result = service.function(conn.execution_options(sqlite_deferred=True), clock, platform_no, request)
-            conn.rollback()
+        with reading(engine) as conn:
+            result = service.function(conn, clock, platform_no, request)
     else:
         result = run_in_transaction(engine, lambda conn: service.function(conn, clock, platform_no, request,
                                                                           **kwargs))

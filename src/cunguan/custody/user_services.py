@@ -46,6 +46,7 @@ from cunguan.custody.errors import CustodyError, NotFound, Refused
 from cunguan.custody.fields import opt
 from cunguan.custody.user_errors import DuplicateRequest, InvalidField, UserNotFound, WrongState
 from cunguan.custody.user_store import find_user, get_user
+from cunguan.db.reads import reading
 from cunguan.db.tables.page_sessions import gateway_page_sessions as pages
 from cunguan.db.tx import run_in_transaction
 from cunguan.notify import outbox, payload, sms_gateway
@@ -281,17 +282,15 @@ def _usable(row: dict | None, now: int) -> PageSession:
 
 def load(engine: Engine, clock: Clock, token: str) -> PageSession:
     """The open, unexpired session of `token`, or PageNotFound / PageExpired."""
-    with engine.connect() as conn:
-        row = _row(conn.execution_options(sqlite_deferred=True), token)
-        conn.rollback()
+    with reading(engine) as conn:
+        row = _row(conn, token)
     return _usable(row, now_us(clock))
 
 
 def check_csrf(engine: Engine, token: str, given: object) -> None:
     """The form's CSRF secret must be this page's (constant-time comparison of the hashes)."""
-    with engine.connect() as conn:
-        row = _row(conn.execution_options(sqlite_deferred=True), token)
-        conn.rollback()
+    with reading(engine) as conn:
+        row = _row(conn, token)
     if row is None:
         raise PageNotFound("this page link is not valid or has already been used")
     if not isinstance(given, str) or not given or not hmac.compare_digest(_digest(given), row["csrf_hash"]):
@@ -302,10 +301,8 @@ def user_summary(engine: Engine, session: PageSession) -> dict[str, Any]:
     """What the page shows about the user (masked), read-only."""
     from cunguan.custody.masking import mask_card, mask_mobile
 
-    with engine.connect() as conn:
-        user = find_user(conn.execution_options(sqlite_deferred=True), session.platform_no,
-                         session.platform_user_no)
-        conn.rollback()
+    with reading(engine) as conn:
+        user = find_user(conn, session.platform_no, session.platform_user_no)
     if user is None:
         return {}
     return {"name": user.name, "bankcard": mask_card(user.bankcard_no) or None,
@@ -363,11 +360,9 @@ def sms_required(engine: Engine, session: PageSession) -> bool:
         return True
     if session.service_name == "ENTERPRISE_REGISTER":
         return _is_mobile(session.prefilled("contact_phone"))
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_deferred=True)
+    with reading(engine) as conn:
         user = find_user(conn, session.platform_no, session.platform_user_no)
         phone = _phone_on_file_user(conn, user) if user is not None else None
-        conn.rollback()
     return _is_mobile(phone)
 
 
@@ -481,10 +476,8 @@ def _elements(engine: Engine, session: PageSession, request: Any) -> FourElement
             return FourElements(identity.validate_name(request.real_name),
                                 identity.validate_prc_id(request.id_card_no or ""), card.card_no,
                                 identity.validate_mobile(request.mobile), card.bankcode)
-        with engine.connect() as conn:
-            user = find_user(conn.execution_options(sqlite_deferred=True), session.platform_no,
-                             session.platform_user_no)
-            conn.rollback()
+        with reading(engine) as conn:
+            user = find_user(conn, session.platform_no, session.platform_user_no)
         if user is None or user.id_card_type != identity.PRC_ID:
             return None
         if name == "PERSONAL_BIND_BANKCARD_EXPAND":

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cunguan.client import form as form_codec
 from cunguan.clock import Clock
+from cunguan.db.reads import reading
 from cunguan.db.tables.notify import notify_attempts, notify_outbox
 from cunguan.db.tx import run_in_transaction
 from cunguan.notify.backoff import next_attempt_us
@@ -159,13 +160,11 @@ _CLAIM_COLUMNS = (notify_outbox.c.id, notify_outbox.c.platform_no, notify_outbox
 
 def _anything_due(engine: Engine, now_us: int) -> bool:
     """A read-only look first, so an idle poll never takes SQLite's write lock."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_deferred=True)
+    with reading(engine) as conn:
         found = conn.execute(
             select(notify_outbox.c.id)
             .where(notify_outbox.c.status == PENDING, notify_outbox.c.next_attempt_us <= now_us).limit(1)
         ).first()
-        conn.rollback()
     return found is not None
 
 

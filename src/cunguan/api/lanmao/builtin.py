@@ -14,6 +14,7 @@ from cunguan.api.lanmao.context import ServiceContext
 from cunguan.api.lanmao.registry import Registry
 from cunguan.custody import platforms
 from cunguan.custody.errors import InvalidRequest, UserNotFound
+from cunguan.db.reads import reading
 from cunguan.money import fen_to_decimal
 
 
@@ -30,9 +31,8 @@ def _platform_user_no(req: dict[str, Any]) -> str:
 
 def query_system_account(ctx: ServiceContext, req: dict[str, Any]) -> dict[str, Any]:
     user_no = _platform_user_no(req)
-    with ctx.engine.connect() as conn:
-        account = platforms.system_account(conn.execution_options(sqlite_deferred=True), ctx.platform_no, user_no)
-        conn.rollback()
+    with reading(ctx.engine) as conn:
+        account = platforms.system_account(conn, ctx.platform_no, user_no)
     if account is None:
         raise UserNotFound("platformUserNo: user does not exist on this platform", field="platformUserNo")
     return {

@@ -4,8 +4,8 @@
   one transaction (`run_in_transaction`: bounded retries on lock conflicts; on SQLite in a group
   commit, each service in its own savepoint); its result dict is the response, a typed error its
   refusal.
-- `read_only(query)`: `query(conn, ctx, req)` reads on a connection whose SQLite transaction begins
-  DEFERRED (no write lock taken, so queries never queue behind writers) and is rolled back after.
+- `read_only(query)`: `query(conn, ctx, req)` reads on a `db.reads.reading` connection (SQLite: a
+  DEFERRED begin, so queries never queue behind writers; PostgreSQL: a READ ONLY transaction).
 
 Handlers of both shapes are `batchable`: short, with no effect outside their transaction, so the
 SQLite batch of `router.ServiceFastPath` may run them on the event loop inside its shared
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from cunguan.api.lanmao.context import ServiceContext
+from cunguan.db.reads import reading
 from cunguan.db.tx import run_in_transaction
 
 Handler = Callable[[ServiceContext, dict[str, Any]], Any]
@@ -37,11 +38,8 @@ def in_transaction(service: Callable[..., Any]) -> Handler:
 
 def read_only(query: Callable[[Connection, ServiceContext, dict[str, Any]], Any]) -> Handler:
     def handler(ctx: ServiceContext, req: dict[str, Any]) -> Any:
-        with ctx.engine.connect() as conn:
-            try:
-                return query(conn.execution_options(sqlite_deferred=True), ctx, req)
-            finally:
-                conn.rollback()
+        with reading(ctx.engine) as conn:
+            return query(conn, ctx, req)
 
     handler.__name__ = f"handle_{getattr(query, '__name__', 'query')}"
     handler.batchable = True  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ from cunguan.custody.errors import (
     describe,
 )
 from cunguan.db.prepared import Prepared
+from cunguan.db.reads import reading
 from cunguan.db.tables.custody_platforms import custody_platform_keys, custody_platforms
 from cunguan.settings import Settings
 
@@ -81,9 +82,8 @@ def authenticate(rt: Runtime, env: Envelope, conn: Connection | None = None) -> 
         if conn is not None:
             row = _AUTH.first(conn, params)
         else:
-            with rt.engine.connect() as own:
-                row = _AUTH.first(own.execution_options(sqlite_deferred=True), params)
-                own.rollback()
+            with reading(rt.engine) as own:
+                row = _AUTH.first(own, params)
     if row is None:
         raise PlatformNotFound(f"platformNo {env.platform_no[:32]!r} is not registered", field="platformNo")
     platform_no, name, notify_url, status, custody_account_id, pem, key_status = row
