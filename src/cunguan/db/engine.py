@@ -35,6 +35,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
+from cunguan.db.reads import install_read_guard
+
 DEFAULT_SQLITE_PATH = Path("var") / "cunguan.sqlite3"
 ENV_URL = "CUNGUAN_DATABASE_URL"
 
@@ -208,6 +210,7 @@ def _sqlite_engine(url: str, path: str | None, pool_size: int) -> Engine:
             dbapi_conn.drop_gate()
             raise
 
+    install_read_guard(engine)
     return engine
 
 
@@ -254,4 +257,5 @@ def _postgres_engine(url: str, pool_size: int) -> Engine:
         if sync not in ("on", "remote_write", "remote_apply") or fsync != "on":
             raise DurabilityError(f"PostgreSQL must run synchronous_commit=on, fsync=on (got {sync}, {fsync})")
 
+    install_read_guard(engine)
     return engine

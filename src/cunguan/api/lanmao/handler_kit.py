@@ -5,7 +5,7 @@
   commit, each service in its own savepoint); its result dict is the response, a typed error its
   refusal.
 - `read_only(query)`: `query(conn, ctx, req)` reads on a `db.reads.reading` connection (SQLite: a
-  DEFERRED begin, so queries never queue behind writers; PostgreSQL: a READ ONLY transaction).
+  DEFERRED begin, so queries never queue behind writers; PostgreSQL: autocommit, writes refused).
 
 Handlers of both shapes are `batchable`: short, with no effect outside their transaction, so the
 SQLite batch of `router.ServiceFastPath` may run them on the event loop inside its shared
