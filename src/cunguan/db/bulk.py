@@ -50,12 +50,21 @@ def update_rows(conn: Connection, table: Table, key: str, columns: Sequence[str]
         where = f"{key} = ?" + (f" AND {only_if[0]} = ?" if only_if else "")
         params = [(*r, only_if[1]) for r in rows] if only_if else list(rows)
         return run_sql(conn, f"UPDATE {name} SET {sets} WHERE {where}", params, many=True).rowcount  # noqa: S608
-    names = [*columns, key]
+    sql, params = pg_update_sql(table, key, columns, rows, add=add, only_if=only_if)
+    return run_sql(conn, sql, params).rowcount
+
+
+def pg_update_sql(table: Table, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                  add: Sequence[str] = (), only_if: tuple[str, Any] | None = None) -> tuple[str, list[object]]:
+    """PostgreSQL's `update_rows` as (SQL, parameters), for a caller that sends it inside a statement of
+    its own (a data-modifying CTE: `ledger_store` writes a batch's freezes with its postings)."""
+    assert rows
+    name, names = table.name, [*columns, key]
     arrays, params = _unnest(table, names, rows)
     sets = ", ".join(f"{c} = {name}.{c} + d.{c}" if c in add else f"{c} = d.{c}" for c in columns)
     sql = (f"UPDATE {name} SET {sets} FROM {arrays} AS d({', '.join(names)}) "  # noqa: S608
            f"WHERE {name}.{key} = d.{key}" + (f" AND {name}.{only_if[0]} = %s" if only_if else ""))
-    return run_sql(conn, sql, params + ([only_if[1]] if only_if else [])).rowcount
+    return sql, params + ([only_if[1]] if only_if else [])
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

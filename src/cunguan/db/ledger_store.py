@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from cunguan.db import pg_arrays
-from cunguan.db.bulk import update_rows
+from cunguan.db.bulk import pg_update_sql, update_rows
 from cunguan.db.prepared import driver_sql, run_sql
 from cunguan.db.tables.ledger import freezes as freezes_table
 from cunguan.ledger import core
@@ -302,11 +302,17 @@ def _write_new_freezes(conn: Connection, freezes: list[FreezeState], ts: int) ->
     assert all(f.id is not None for f in freezes), "every new freeze got its id"
 
 
+_FREEZE_CHANGES = ("consumed_fen", "released_fen", "status", "updated_us")
+
+
+def _freeze_rows(freezes: list[FreezeState], ts: int) -> list[tuple]:
+    return [(f.consumed_fen, f.released_fen, f.status, ts, f.id) for f in freezes]
+
+
 def _write_changed_freezes(conn: Connection, freezes: list[FreezeState], ts: int) -> None:
     if not freezes:
         return
-    update_rows(conn, freezes_table, "id", ("consumed_fen", "released_fen", "status", "updated_us"),
-                [(f.consumed_fen, f.released_fen, f.status, ts, f.id) for f in freezes])
+    update_rows(conn, freezes_table, "id", _FREEZE_CHANGES, _freeze_rows(freezes, ts))
 
 
 _PG_UPDATE_ACCOUNTS = (
@@ -336,9 +342,12 @@ def _write_accounts(conn: Connection, touched: list[AccountState]) -> None:
 
 
 def _write_postings(conn: Connection, postings: list[core.PendingPosting],
-                    touched: list[AccountState] | None = None) -> None:
-    """Append the postings to the chain. PostgreSQL: the touched accounts' updates (when given), the
-    posting rows and the chain head go in one statement, so a batch costs one round trip to write."""
+                    touched: list[AccountState] | None = None, changed_freezes: list[FreezeState] | None = None,
+                    freeze_ts: int = 0) -> None:
+    """Append the postings to the chain. PostgreSQL: the changed freezes' and the touched accounts'
+    updates (when given), the posting rows and the chain head go in one statement, so a batch costs one
+    round trip to write. (Its parts see one snapshot and touch different tables; a freeze is only
+    changed under its account's lock, which `_load_book` took.)"""
     if not postings:
         return
     pg = _is_pg(conn)
@@ -392,6 +401,11 @@ def _write_postings(conn: Connection, postings: list[core.PendingPosting],
         if deltas is not None:
             sql = f"WITH acc AS ({_PG_UPDATE_ACCOUNTS}), " + sql[len("WITH "):]
             params = [*deltas, *params]
+        if changed_freezes:
+            fz_sql, fz_params = pg_update_sql(freezes_table, "id", _FREEZE_CHANGES,
+                                              _freeze_rows(changed_freezes, freeze_ts))
+            sql = f"WITH fz AS ({fz_sql}), " + sql[len("WITH "):]
+            params = [*fz_params, *params]
         sql += "UPDATE ledger_chain SET last_seq = %b, last_hash = %b WHERE id = 1"
         run_sql(conn, sql, (*params, seq, prev))
     else:
@@ -412,10 +426,10 @@ def _write_outcomes(conn: Connection, outcomes: list[tuple[str, str, OpResult]],
 def _write(conn: Connection, plan: Plan) -> None:
     ts = now_us()
     _write_new_freezes(conn, plan.new_freezes, ts)
-    _write_changed_freezes(conn, plan.changed_freezes, ts)
-    if plan.postings and _is_pg(conn):
-        _write_postings(conn, plan.postings, plan.touched_accounts)  # the account updates ride along
+    if plan.postings and _is_pg(conn):  # the freeze and account updates ride along
+        _write_postings(conn, plan.postings, plan.touched_accounts, plan.changed_freezes, ts)
     else:
+        _write_changed_freezes(conn, plan.changed_freezes, ts)
         _write_accounts(conn, plan.touched_accounts)
         _write_postings(conn, plan.postings)
     _write_outcomes(conn, plan.new_outcomes, ts)

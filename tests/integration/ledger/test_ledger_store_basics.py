@@ -82,3 +82,33 @@ def test_open_accounts_in_bulk_and_refuses_an_existing_code(engine):
         run_in_transaction(engine, lambda c: L.open_accounts(c, [("bulk:new", "USER", "n"), ("bulk:2", "USER", "x")]))
     with engine.connect() as c:
         assert L.find_account(c, "bulk:new") is None  # the failed bulk wrote nothing
+
+
+def test_consuming_a_freeze_writes_it_with_the_postings(engine, db_kind):
+    """PostgreSQL: the changed freezes, the accounts, the postings and the chain head are one statement
+    (a round trip less per trade that consumes a bid); SQLite keeps one statement per table. Either way
+    the freeze ends consumed and the balances follow."""
+    from sqlalchemy import event
+
+    def setup(c):
+        bank = L.open_account(c, "bank", owner_type="SYSTEM", owner_ref="b", allow_overdraw=True)
+        u, v = (L.open_account(c, n, owner_type="USER", owner_ref=n) for n in ("u", "v"))
+        L.apply(c, [Transfer(bank, u, 100, "T", "in"), Hold(u, 60, "bid", "x")])
+        return u, v
+
+    u, v = run_in_transaction(engine, setup)
+    seen: list[str] = []
+    listener = lambda _c, _cur, sql, *_a: seen.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        run_in_transaction(engine, lambda c: L.apply(c, [Transfer(u, v, 60, "T", "use", freeze_key="bid")]))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    freeze_writes = [s for s in seen if "UPDATE freezes" in s]
+    assert len(freeze_writes) == 1
+    together = "INSERT INTO postings" in freeze_writes[0] and "UPDATE accounts" in freeze_writes[0]
+    assert together is (db_kind == "postgresql")
+    with engine.connect() as c:
+        assert L.get_balance(c, u) == (40, 0) and L.get_balance(c, v) == (60, 0)
+        assert c.exec_driver_sql("SELECT consumed_fen, status FROM freezes WHERE key = 'bid'").one() == (60, "UNFREEZED")
+    assert audit(engine) == []
