@@ -152,6 +152,22 @@ _CONSUME = Prepared(
     .values(used_fen=_a.used_fen + bindparam("amount")))
 """Counts an amount against the grant only while the cap still covers it: the check and the count are
 one statement, so two concurrent consumers (PostgreSQL) can never both fit under the cap."""
+_newest = custody_authorizations.alias("newest")
+_CONSUME_CURRENT = Prepared(
+    update(custody_authorizations)
+    .where(_a.id == select(_newest.c.id).select_from(custody_users.join(_newest, and_(
+               _newest.c.user_id == _u.id, _newest.c.auth_type == bindparam("auth_type"),
+               _newest.c.status == "ACTIVE")))
+           .where(_u.platform_no == bindparam("platform_no"), _u.platform_user_no == bindparam("user_no"),
+                  _u.active_status == "ACTIVATED")
+           .order_by(_newest.c.id.desc()).limit(1).scalar_subquery(),
+           _a.status == "ACTIVE",  # checked again on the row as it is when locked (PostgreSQL)
+           or_(_a.fail_date.is_(None), _a.fail_date >= bindparam("today")),
+           or_(_a.amount_cap_fen.is_(None), _a.used_fen + bindparam("amount") <= _a.amount_cap_fen))
+    .values(used_fen=_a.used_fen + bindparam("amount")))
+"""`_CURRENT`'s checks and `_CONSUME` in one statement: the common case of a consuming check (an
+active user, an unexpired grant, room under the cap) costs one statement instead of two; when it
+changes no row, the two-step path finds out why."""
 
 
 def require_authorization(conn: Connection, platform_no: str, user_no: str, auth_type: str, amount_fen: int,
@@ -161,6 +177,11 @@ def require_authorization(conn: Connection, platform_no: str, user_no: str, auth
     assert auth_type in AUTH_TYPES, auth_type
     assert isinstance(amount_fen, int) and amount_fen >= 0
     assert now.tzinfo is not None
+    today = now.astimezone(BEIJING).date().strftime("%Y%m%d")
+    if consume and amount_fen and _CONSUME_CURRENT.rowcount(conn, {
+            "auth_type": auth_type, "platform_no": platform_no, "user_no": user_no, "today": today,
+            "amount": amount_fen}) == 1:
+        return
     found = _CURRENT.first(conn, {"auth_type": auth_type, "platform_no": platform_no, "user_no": user_no})
     if found is None:
         raise UserNotFound("platformUserNo: user does not exist on this platform", field="platformUserNo")
@@ -169,7 +190,7 @@ def require_authorization(conn: Connection, platform_no: str, user_no: str, auth
         raise UserUnavailable("platformUserNo: the user's account is not active", field="platformUserNo")
     if auth_id is None:
         raise NotAuthorized(f"platformUserNo has not authorized {auth_type}", field="platformUserNo")
-    if fail_date is not None and fail_date < now.astimezone(BEIJING).date().strftime("%Y%m%d"):
+    if fail_date is not None and fail_date < today:
         raise NotAuthorized(f"the {auth_type} authorization expired after {fail_date}", field="platformUserNo")
     over = cap is not None and used + amount_fen > cap
     if not over and consume and amount_fen:

@@ -51,7 +51,7 @@ from cunguan.custody.trade_errors import (
     ShareInsufficient,
 )
 from cunguan.custody.user_errors import NotAuthorized
-from cunguan.db.prepared import Prepared, driver_sql, in_list, run_sql
+from cunguan.db.prepared import Prepared, Write, driver_sql, in_list, run_sql, run_together
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
     custody_freeze_releases,
@@ -189,19 +189,21 @@ def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str,
                                              clock.now(), consume=True)
     apply_ledger(conn, [Hold(payer.account_id, order.amount_fen, pre_key(platform_no, order.request_no),
                              f"{service_name}:{order.request_no}")], ["amount"])
-    _INSERT_ORDER.execute(conn, dict(
-        platform_no=platform_no, request_no=order.request_no, service_name=service_name,
-        platform_user_no=order.user_no, biz_type=order.biz_type, project_no=order.project_no,
-        amount_fen=order.amount_fen, consumed_fen=0, released_fen=0, pre_marketing_fen=order.pre_marketing_fen,
-        marketing_spent=False, share_fen=order.share_fen, share_bought_fen=0,
-        creditsale_request_no=order.creditsale_request_no, original_recharge_no=order.original_recharge_no,
-        remark=order.remark, status="FREEZED", created_us=now, updated_us=now))
-    if project is not None and order.biz_type == "TENDER":
-        projects.bump(conn, project["id"], now, tender_frozen_fen=order.amount_fen)
     if sale is not None:
         debentures.bump_sale(conn, sale["id"], now, reserved_fen=order.share_fen)
     out = {"requestNo": order.request_no, "bizType": order.biz_type, "platformUserNo": order.user_no}
-    requests.record(conn, platform_no, order.request_no, order.user_no, {**out, "amount": order.amount_fen})
+    run_together(conn, [  # the order, the project's accumulators and the outcome: one round trip on PostgreSQL
+        Write(_INSERT_ORDER, dict(
+            platform_no=platform_no, request_no=order.request_no, service_name=service_name,
+            platform_user_no=order.user_no, biz_type=order.biz_type, project_no=order.project_no,
+            amount_fen=order.amount_fen, consumed_fen=0, released_fen=0, pre_marketing_fen=order.pre_marketing_fen,
+            marketing_spent=False, share_fen=order.share_fen, share_bought_fen=0,
+            creditsale_request_no=order.creditsale_request_no, original_recharge_no=order.original_recharge_no,
+            remark=order.remark, status="FREEZED", created_us=now, updated_us=now), rows=1),
+        projects.bump_write(project["id"], now, tender_frozen_fen=order.amount_fen)
+        if project is not None and order.biz_type == "TENDER" else None,
+        requests.record_write(platform_no, order.request_no, order.user_no, {**out, "amount": order.amount_fen}),
+    ])
     return out
 
 

@@ -56,7 +56,7 @@ from cunguan.custody.trade_errors import (
     ProjectNotFound,
     ProjectStatusNotAllowed,
 )
-from cunguan.db.prepared import Prepared
+from cunguan.db.prepared import Prepared, Write, run_together
 from cunguan.db.tables.custody_trades import custody_projects
 
 PROJECT_TYPES = ("STANDARDPOWDER", "ENTRUST_PAY")
@@ -111,9 +111,16 @@ _BUMP = Prepared(update(custody_projects).where(custody_projects.c.id == bindpar
 
 def bump(conn: Connection, project_id: int, now_us: int, **deltas: int) -> None:
     """Add to accumulators (`loan_fen=+x`, `tender_frozen_fen=-y`...); the table's CHECKs hold the line."""
+    run_together(conn, [bump_write(project_id, now_us, **deltas)])
+
+
+def bump_write(project_id: int, now_us: int, **deltas: int) -> Write | None:
+    """`bump` as a write to send with others (`db.prepared.run_together`); None when nothing changes."""
     assert set(deltas) <= set(ACCUMULATORS), deltas
-    if any(deltas.values()):
-        _BUMP.execute(conn, {"b_id": project_id, "b_now": now_us, **{f"d_{n}": deltas.get(n, 0) for n in ACCUMULATORS}})
+    if not any(deltas.values()):
+        return None
+    return Write(_BUMP, {"b_id": project_id, "b_now": now_us, **{f"d_{n}": deltas.get(n, 0) for n in ACCUMULATORS}},
+                 rows=1)
 
 
 # ---------------------------------------------------------------- parsing

@@ -27,7 +27,7 @@ from cunguan.clock import Clock
 from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
 from cunguan.custody.fields import req_text
 from cunguan.custody.user_errors import DuplicateRequest
-from cunguan.db.prepared import Prepared
+from cunguan.db.prepared import Prepared, Write, run_together
 from cunguan.db.tables.custody_users import custody_requests
 
 _PENDING = "{}"
@@ -84,10 +84,15 @@ def claim(conn: Connection, clock: Clock, platform_no: str, request_no_: str, se
 def record(conn: Connection, platform_no: str, request_no_: str, platform_user_no: str | None,
            outcome: Mapping[str, object]) -> None:
     """Store the outcome on the claimed row (same transaction as the business rows)."""
+    run_together(conn, [record_write(platform_no, request_no_, platform_user_no, outcome)])
+
+
+def record_write(platform_no: str, request_no_: str, platform_user_no: str | None,
+                 outcome: Mapping[str, object]) -> Write:
+    """`record` as a write to send with others (`db.prepared.run_together`); it must find its claim."""
     text = json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str)
-    updated = _RECORD.rowcount(conn, {"k_platform_no": platform_no, "k_request_no": request_no_, "outcome": text,
-                                      "platform_user_no": platform_user_no})
-    assert updated == 1, "record() without claim()"
+    return Write(_RECORD, {"k_platform_no": platform_no, "k_request_no": request_no_, "outcome": text,
+                           "platform_user_no": platform_user_no}, rows=1)
 
 
 def release(conn: Connection, platform_no: str, request_no_: str) -> None:

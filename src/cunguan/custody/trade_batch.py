@@ -589,6 +589,21 @@ def execute_trades(conn: Connection, clock: Clock, platform_no: str, items: Sequ
     return out  # type: ignore[return-value]
 
 
+def sync_transactions(conn: Connection, clock: Clock, platform_no: str,
+                      reqs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | BaseException]:
+    """SYNC_TRANSACTION for requests that met in a group commit (`db.group_commit`, PostgreSQL's
+    single-request path): per request the answer `trades.sync_transaction` gives it alone, or its
+    refusal; the register and the rows end as after one request at a time, in this order."""
+    items: list[Item] = []
+    for req in reqs:
+        try:
+            items.append((requests.request_no(req.get("requestNo")), req))
+        except Exception as exc:  # noqa: BLE001 - the request's refusal
+            items.append(("", _detached(exc)))
+    return [o if isinstance(o, BaseException) else o.wire()
+            for o in execute_trades(conn, clock, platform_no, items, service_name=trades.SERVICE)]
+
+
 def _first_hooked(conn: Connection, platform_no: str, entries: list[tuple[int, TradeRequest]],
                   loaded: _Loaded) -> int | None:
     """The index of the first trade a registered hook may act on (judged on the rows as loaded)."""

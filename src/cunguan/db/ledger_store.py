@@ -136,14 +136,18 @@ def _run(conn: Connection, sql: str, params: Sequence[object] = (), *, many: boo
 
 def _pg_pipeline(conn: Connection, statements: Sequence[tuple[str, Sequence[object]]]) -> list[list[tuple]]:
     """Run statements in order in one round trip (psycopg pipeline mode) on the driver connection under
-    `conn`; each result's rows. Errors are wrapped as `run_sql` wraps them."""
+    `conn`; each result's rows. Errors are wrapped, and `before_cursor_execute` listeners called, as
+    `run_sql` does."""
     driver = conn.connection.driver_connection
     cursors = []
     sql, params = statements[0]
+    listened = conn._has_events or conn.engine._has_events  # noqa: SLF001 - as `db.prepared` calls them
     try:
         with driver.pipeline():
             for sql, params in statements:
                 cursor = driver.cursor()
+                if listened:
+                    conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
                 cursor.execute(sql, params)
                 cursors.append(cursor)
         return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
@@ -215,6 +219,7 @@ def _load_book(conn: Connection, ops: list[Op], *, optimistic: bool = False) -> 
     account_set: set[int] = set()
     posting_keys: list[str] = []
     outcome_keys: list[str] = []
+    accounts_named = True  # every freeze key's op names the freeze's account (a Release names none)
     for op in ops:
         if isinstance(op, Transfer):
             account_set.add(op.debit)
@@ -227,21 +232,40 @@ def _load_book(conn: Connection, ops: list[Op], *, optimistic: bool = False) -> 
             account_set.add(op.account)
             freeze_keys.add(op.key)
         elif isinstance(op, Release):
+            accounts_named = False
             freeze_keys.add(op.freeze_key)
             if op.key is not None:
                 outcome_keys.append(op.key)
     keys = sorted(freeze_keys)
+    if _is_pg(conn) and account_set and accounts_named:
+        # The freezes' accounts are known without reading the freezes first (`_pg_load_locked`).
+        book, strangers = _pg_load_locked(conn, sorted(account_set), keys, posting_keys, outcome_keys,
+                                          optimistic=optimistic)
+        if not strangers:
+            return book
+        if optimistic:
+            run_sql(conn, f"RELEASE SAVEPOINT {_OPTIMISTIC_SAVEPOINT}")
+        account_set |= strangers
     freezes = _load_freezes(conn, keys)
     account_set.update(f.account_id for f in freezes.values())
     if _is_pg(conn) and account_set:
-        return _pg_load_locked(conn, sorted(account_set), keys, posting_keys, outcome_keys, optimistic=optimistic)
+        return _pg_load_locked(conn, sorted(account_set), keys, posting_keys, outcome_keys, optimistic=optimistic)[0]
     accounts = _lock_accounts(conn, sorted(account_set))
     return Book(accounts, freezes, _load_posting_keys(conn, posting_keys), _load_outcomes(conn, outcome_keys))
 
 
 def _pg_load_locked(conn: Connection, ids: list[int], freeze_keys: list[str], posting_keys: list[str],
-                    outcome_keys: list[str], *, optimistic: bool = False) -> Book:
-    """PostgreSQL: lock the accounts (in id order) and read what the batch's keys name, in one round trip.
+                    outcome_keys: list[str], *, optimistic: bool = False) -> tuple[Book, set[int]]:
+    """PostgreSQL: lock the accounts (in id order) and read what the batch's keys name, in one round trip;
+    the book, and the accounts of freezes found on accounts not locked (the strangers).
+
+    Where every op that names a freeze also names its account (a Hold its own, a consuming Transfer its
+    debit), `_load_book` calls this without reading the freezes first: one round trip less per bid and
+    per release. A stranger then is a key held on another account — the planner refuses that op as a
+    mismatch, but must see the freeze to do so — so `_load_book` locks that account too and reads
+    again; the extra lock comes out of id order, and a deadlock it causes is retried
+    (`db.tx.run_in_transaction`). With the freezes read first, a stranger is a freeze that appeared,
+    after that read, on an account not locked: it counts as not there, as before.
 
     The statements go down one pipeline but stay separate statements, run one after the other: each
     read takes its own snapshot after the locks are held, so it sees rows that the writers we waited
@@ -272,12 +296,12 @@ def _pg_load_locked(conn: Connection, ids: list[int], freeze_keys: list[str], po
         statements.append((f"SAVEPOINT {_OPTIMISTIC_SAVEPOINT}", ()))
     results = iter(_pg_pipeline(conn, statements))
     accounts = {r[0]: AccountState(*r) for r in next(results)}  # allow_overdraw comes back as a bool already
-    freezes = {r[1]: FreezeState(r[1], r[2], r[3], r[4], r[5], r[6], id=r[0])
-               for r in (next(results) if freeze_keys else ()) if r[2] in accounts}
+    freeze_rows = next(results) if freeze_keys else []
+    freezes = {r[1]: FreezeState(r[1], r[2], r[3], r[4], r[5], r[6], id=r[0]) for r in freeze_rows if r[2] in accounts}
     stored = {r[0]: StoredPosting(r[1], r[2], r[3], r[4], r[5])
               for r in (next(results) if posting_keys and not optimistic else ())}
     outcomes = {r[0]: StoredOutcome(r[1], r[2]) for r in (next(results) if outcome_keys else ())}
-    return Book(accounts, freezes, stored, outcomes)
+    return Book(accounts, freezes, stored, outcomes), {r[2] for r in freeze_rows if r[2] not in accounts}
 
 
 # ---------------------------------------------------------------- writing
@@ -288,16 +312,22 @@ _FREEZE_ROWS = 900
 """Rows per multi-row freeze insert (9 parameters each: well under both engines' parameter limits)."""
 
 
-def _write_new_freezes(conn: Connection, freezes: list[FreezeState], ts: int) -> None:
-    """Insert the new freezes and learn their ids from the same statements (`RETURNING id, key`)."""
+def _write_new_freezes(conn: Connection, freezes: list[FreezeState], ts: int,
+                       accounts: list[AccountState] | None = None) -> None:
+    """Insert the new freezes and learn their ids from the same statements (`RETURNING id, key`).
+    `accounts` (PostgreSQL): the touched accounts' update rides in the first insert, as a data-modifying
+    CTE (a batch of holds, e.g. a bid, then writes in one round trip; the parts touch different tables)."""
     by_key = {f.key: f for f in freezes}
     for start in range(0, len(freezes), _FREEZE_ROWS):
         part = freezes[start:start + _FREEZE_ROWS]
         values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part))
-        params = [v for f in part for v in (f.key, f.account_id, f.amount_fen, f.consumed_fen, f.released_fen,
-                                            f.status, f.ref, ts, ts)]
-        for freeze_id, key in _run(conn, f"INSERT INTO freezes ({_FREEZE_COLS}) VALUES {values} "  # noqa: S608
-                                         "RETURNING id, key", params):
+        params: list[object] = [v for f in part for v in (f.key, f.account_id, f.amount_fen, f.consumed_fen,
+                                                          f.released_fen, f.status, f.ref, ts, ts)]
+        sql = f"INSERT INTO freezes ({_FREEZE_COLS}) VALUES {values} RETURNING id, key"  # noqa: S608
+        deltas = _account_deltas(accounts) if accounts and start == 0 else None
+        if deltas is not None:
+            sql, params = f"WITH acc AS ({_PG_UPDATE_ACCOUNTS}) {sql}", [*deltas, *params]
+        for freeze_id, key in _run(conn, sql, params):
             by_key[key].id = freeze_id
     assert all(f.id is not None for f in freezes), "every new freeze got its id"
 
@@ -425,12 +455,15 @@ def _write_outcomes(conn: Connection, outcomes: list[tuple[str, str, OpResult]],
 
 def _write(conn: Connection, plan: Plan) -> None:
     ts = now_us()
-    _write_new_freezes(conn, plan.new_freezes, ts)
-    if plan.postings and _is_pg(conn):  # the freeze and account updates ride along
+    pg = _is_pg(conn)
+    accounts_with_freezes = pg and bool(plan.new_freezes) and not plan.postings
+    _write_new_freezes(conn, plan.new_freezes, ts, plan.touched_accounts if accounts_with_freezes else None)
+    if plan.postings and pg:  # the freeze and account updates ride along
         _write_postings(conn, plan.postings, plan.touched_accounts, plan.changed_freezes, ts)
     else:
         _write_changed_freezes(conn, plan.changed_freezes, ts)
-        _write_accounts(conn, plan.touched_accounts)
+        if not accounts_with_freezes:
+            _write_accounts(conn, plan.touched_accounts)
         _write_postings(conn, plan.postings)
     _write_outcomes(conn, plan.new_outcomes, ts)
     new_ids = {f.key: f.id for f in plan.new_freezes}

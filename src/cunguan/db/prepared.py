@@ -16,8 +16,9 @@ listeners are called (tests count statements with them) and driver errors are wr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -72,6 +73,49 @@ class Prepared:
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
         return self.execute(conn, params).rowcount
+
+
+class Write(NamedTuple):
+    """One write for `run_together`: the statement, its parameters, and the number of rows it must
+    change (None: any)."""
+
+    stmt: Prepared
+    params: Mapping[str, Any]
+    rows: int | None = None
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def run_together(conn: Connection, writes: Sequence[Write | None]) -> None:
+    """Independent writes in one round trip: on PostgreSQL ONE statement of data-modifying CTEs, on
+    SQLite (where a statement costs microseconds) one after the other. Each write's row count is
+    checked against its `rows`; a None in `writes` is skipped (a write that has nothing to do).
+
+    Only for writes that touch different rows and read nothing another of them writes: on PostgreSQL
+    all parts run on one snapshot, and none sees another's effect. (The tail of a request — its order
+    row, its project's accumulators, its outcome on the requestNo register — is such a set; each
+    part costs a round trip and ~0.1 ms of client CPU alone.)"""
+    writes = [w for w in writes if w is not None]  # type: ignore[misc]
+    if conn.dialect.name != "postgresql" or len(writes) < 2:
+        for w in writes:
+            _check_rows(w, w.stmt.rowcount(conn, w.params))
+        return
+    parts, merged = [], {}
+    for i, w in enumerate(writes):
+        sql, names, literals = w.stmt._compiled(conn)  # noqa: SLF001 - the same module's compiled form
+        assert names is None, "psycopg's named style"
+        returning = "" if " RETURNING " in sql else " RETURNING 1"  # a part's rows are counted (an INSERT returns its id)
+        parts.append(f"w{i} AS ({_NAMED.sub(lambda m, i=i: f'%(w{i}_{m.group(1)})s', sql)}{returning})")
+        merged.update({f"w{i}_{k}": v for k, v in {**literals, **w.params}.items()})
+    counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))  # noqa: S608 - our own names
+    row = _run(conn, f"WITH {', '.join(parts)} SELECT {counts}", merged, many=False).fetchone()
+    for w, n in zip(writes, row, strict=True):
+        _check_rows(w, n)
+
+
+def _check_rows(write: Write, changed: int) -> None:
+    assert write.rows is None or changed == write.rows, f"{changed} rows changed, {write.rows} expected"
 
 
 def driver_sql(conn: Connection, sql: str) -> str:

@@ -112,3 +112,63 @@ def test_consuming_a_freeze_writes_it_with_the_postings(engine, db_kind):
         assert L.get_balance(c, u) == (40, 0) and L.get_balance(c, v) == (60, 0)
         assert c.exec_driver_sql("SELECT consumed_fen, status FROM freezes WHERE key = 'bid'").one() == (60, "UNFREEZED")
     assert audit(engine) == []
+
+
+def _statements(engine, work) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    listener = lambda _c, _cur, sql, *_a: seen.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        run_in_transaction(engine, work)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def test_a_hold_and_a_consumption_read_their_freezes_only_under_the_locks(engine, db_kind):
+    """PostgreSQL: where each op names its freeze's account, the freezes are read once, after the
+    account locks (no read before to find the accounts), and a batch of holds writes the freezes and
+    the accounts in one statement. The balances, the freeze and the audit are the same on both engines."""
+    def setup(c):
+        bank = L.open_account(c, "bank", owner_type="SYSTEM", owner_ref="b", allow_overdraw=True)
+        u, v = (L.open_account(c, n, owner_type="USER", owner_ref=n) for n in ("u", "v"))
+        L.apply(c, [Transfer(bank, u, 100, "T", "in")])
+        return u, v
+
+    u, v = run_in_transaction(engine, setup)
+    hold = _statements(engine, lambda c: L.apply(c, [Hold(u, 60, "bid", "x")]))
+    use = _statements(engine, lambda c: L.apply(c, [Transfer(u, v, 60, "T", "use", freeze_key="bid")]))
+    freeze_reads = [s for s in hold + use if s.startswith("SELECT") and "FROM freezes" in s]
+    if db_kind == "postgresql":
+        assert len(freeze_reads) == 2  # one each, in the locking round trip
+        writes = [s for s in hold if not s.startswith("SELECT")]
+        assert len(writes) == 1 and "INSERT INTO freezes" in writes[0] and "UPDATE accounts" in writes[0]
+    else:
+        assert len(freeze_reads) == 2
+    with engine.connect() as c:
+        assert L.get_balance(c, u) == (40, 0) and L.get_balance(c, v) == (60, 0)
+    assert audit(engine) == []
+
+
+def test_a_freeze_on_another_account_is_still_seen_and_refused(engine):
+    """A consumption naming a freeze held on ANOTHER account (a caller's mistake): the freeze was not
+    read first, so it is found on an account not locked — that account is locked too, the freeze read
+    again, and the planner refuses the mismatch; a hold of an existing key on another account likewise."""
+    from cunguan.ledger.errors import LedgerError
+
+    def setup(c):
+        bank = L.open_account(c, "bank", owner_type="SYSTEM", owner_ref="b", allow_overdraw=True)
+        u, v, w = (L.open_account(c, n, owner_type="USER", owner_ref=n) for n in ("u", "v", "w"))
+        L.apply(c, [Transfer(bank, u, 100, "T", "in"), Transfer(bank, w, 100, "T", "in2"), Hold(u, 60, "bid", "x")])
+        return u, v, w
+
+    u, v, w = run_in_transaction(engine, setup)
+    with pytest.raises(LedgerError):
+        run_in_transaction(engine, lambda c: L.apply(c, [Transfer(w, v, 60, "T", "use", freeze_key="bid")]))
+    with pytest.raises(LedgerError):
+        run_in_transaction(engine, lambda c: L.apply(c, [Hold(w, 60, "bid", "y")]))
+    with engine.connect() as c:
+        assert L.get_balance(c, u) == (100, 60) and L.get_balance(c, w) == (100, 0) and L.get_balance(c, v) == (0, 0)
+    assert audit(engine) == []

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cunguan.api.lanmao.handler_kit import in_transaction, read_only
+from cunguan.api.lanmao.handler_kit import combined, in_transaction, read_only
 from cunguan.api.lanmao.registry import Registry
-from cunguan.custody import debentures, general_freezes, pre_transactions, projects, trades
+from cunguan.custody import debentures, general_freezes, pre_transactions, projects, trade_batch, trades
 
 Service = Callable[..., dict[str, Any]]
 
@@ -28,12 +28,17 @@ WRITES: dict[str, Service] = {
     "UNFREEZE": general_freezes.unfreeze,
     "DEBENTURE_SALE": debentures.debenture_sale,
     "CANCEL_DEBENTURE_SALE": debentures.cancel_debenture_sale,
-    "SYNC_TRANSACTION": trades.sync_transaction,
 }
+BATCHED: dict[str, tuple[Service, Callable[..., list[Any]]]] = {
+    "SYNC_TRANSACTION": (trades.sync_transaction, trade_batch.sync_transactions),
+}
+"""Services whose concurrent requests meet in a group commit on PostgreSQL (`handler_kit.combined`)."""
 
 
 def register(registry: Registry) -> None:
     for name, service in WRITES.items():
         registry.register(name, in_transaction(service))
+    for name, (service, batch_service) in BATCHED.items():
+        registry.register(name, combined(service, batch_service))
     registry.register("QUERY_PROJECT_INFORMATION", read_only(
         lambda conn, ctx, req: projects.query_project_information(conn, ctx.platform_no, req)))

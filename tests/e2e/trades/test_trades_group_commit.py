@@ -1,0 +1,115 @@
+"""SYNC_TRANSACTION requests that arrive together are answered each exactly as alone — on PostgreSQL
+through the group commit (`db.group_commit`: one transaction of the batched trade executor for the
+requests that queued while the previous one ran), on SQLite through the event-loop batch. Refused and
+duplicate requests among them leave no trace; the money and the audit end as after one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+
+import httpx
+import pytest
+from custody_world import PLATFORM_NO
+from sqlalchemy import func, select, text
+from wire_calls import fen, ok
+
+from cunguan.api.lanmao.handler_kit import group_commits
+from cunguan.client import form as form_codec
+from cunguan.db.tables.custody_trades import custody_trades
+
+pytestmark = pytest.mark.db
+
+
+def _establish(client) -> None:
+    ok(client, "ESTABLISH_PROJECT", {
+        "requestNo": "EST-GC-1", "platformUserNo": "B", "projectNo": "GC-1", "projectAmount": "10000.00",
+        "projectName": "group commit", "projectType": "STANDARDPOWDER", "projectPeriod": 30,
+        "annnualInterestRate": "0.15", "repaymentWay": "ONE_TIME_SERVICING"})
+
+
+def _bid(client, no: str, investor: str) -> None:
+    ok(client, "USER_AUTO_PRE_TRANSACTION", {"requestNo": no, "platformUserNo": investor, "bizType": "TENDER",
+                                             "amount": "100.00", "projectNo": "GC-1"})
+
+
+def _release(no: str, bid: str, investor: str, yuan: str) -> dict:
+    return {"requestNo": no, "tradeType": "TENDER", "projectNo": "GC-1", "details": [
+        {"bizType": "TENDER", "freezeRequestNo": bid, "sourcePlatformUserNo": investor, "targetPlatformUserNo": "B",
+         "amount": yuan}]}
+
+
+async def _post_all(app, client, requests_: list[dict]) -> list[httpx.Response]:
+    path = f"{app.state.settings.lanmao_prefix}/service"
+    bodies = [form_codec.encode(client.build_form("SYNC_TRANSACTION", data).items()) for data in requests_]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as http:
+        return await asyncio.gather(*(http.post(path, content=b, headers={
+            "Content-Type": "application/x-www-form-urlencoded"}) for b in bodies))
+
+
+def _answers(client, responses: list[httpx.Response]) -> list[tuple[str, str | None]]:
+    out = []
+    for response in responses:
+        result = client.read_result(response)
+        assert response.status_code == 200 and result.signature_valid, response.content
+        out.append((result.data["status"], result.data.get("errorCode")))
+    return out
+
+
+def _run(coro_factory):
+    # A loop of its own on a thread of its own (a browser test may leave Playwright's loop on this one).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro_factory()).result()
+
+
+def _wait_for(predicate, what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind):
+    world.register("B", role="BORROWERS")
+    investors = [world.register(f"I{i}", auth_list="TENDER", fund=1000) for i in range(5)]
+    _establish(client)
+    for i, investor in enumerate(investors):
+        _bid(client, f"BID-{i}", investor)
+    lead = _release("REL-0", "BID-0", "I0", "100.00")
+    others = [
+        _release("REL-1", "BID-1", "I1", "100.00"),
+        _release("REL-2", "BID-2", "I2", "60.00"),  # part of its bid: 40.00 stays frozen
+        _release("REL-3", "BID-3", "I3", "150.00"),  # more than its bid: refused, nothing of it stays
+        _release("REL-1", "BID-1", "I1", "100.00"),  # a repeat of REL-1: the duplicate
+        _release("REL-4", "BID-4", "I4", "100.00"),
+    ]
+    app = live_server.app
+    if db_kind == "postgresql":
+        # Hold the project's row lock, so the first release (alone: nothing was queued when it came) waits
+        # inside its transaction while the others queue behind it; they then run as one batch.
+        with engine.connect() as blocker, concurrent.futures.ThreadPoolExecutor(2) as pool:
+            blocker.execute(text("SELECT id FROM custody_projects WHERE project_no = 'GC-1' FOR UPDATE"))
+            first = pool.submit(_run, lambda: _post_all(app, client, [lead]))
+            key = ("SYNC_TRANSACTION", PLATFORM_NO)
+            _wait_for(lambda: key in group_commits(engine), "the first release to reach the group commit")
+            group = group_commits(engine)[key]
+            rest = pool.submit(_run, lambda: _post_all(app, client, others))
+            _wait_for(lambda: group.queued() == len(others), "the other releases to queue")
+            assert group.batches == 0
+            blocker.rollback()
+            answers = _answers(client, first.result()) + _answers(client, rest.result())
+        assert group.batches == 1  # the five queued ones: one transaction
+    else:
+        answers = _answers(client, _run(lambda: _post_all(app, client, [lead, *others])))
+    duplicate = sorted([answers[1], answers[4]], key=str)
+    assert duplicate == sorted([("SUCCESS", None), ("INIT", "100013")], key=str), answers
+    answers[1] = answers[4] = "REL-1"
+    assert answers == [("SUCCESS", None), "REL-1", ("SUCCESS", None), ("INIT", "100014"), "REL-1", ("SUCCESS", None)]
+    assert world.balance("B") == (fen("360.00"), 0)
+    assert world.balance("I2") == (fen("940.00"), fen("40.00"))
+    assert world.balance("I3") == (fen("1000.00"), fen("100.00"))  # the refused release left its bid frozen
+    with engine.connect() as conn:
+        trade_rows = conn.execute(select(func.count()).select_from(custody_trades)).scalar_one()
+    assert trade_rows == 4
+    world.audit_clean()
