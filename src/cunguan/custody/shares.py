@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from cunguan.db.prepared import Prepared, driver_sql, in_list, run_sql
+from cunguan.db.prepared import Prepared, Write, driver_sql, in_list, run_sql, run_together
 from cunguan.db.tables.custody_trades import custody_shares
 
 
@@ -40,22 +40,27 @@ def holding(conn: Connection, platform_no: str, project_no: str, holder: str, *,
 
 def apply_deltas(conn: Connection, platform_no: str, project_no: str, existing: Mapping[str, dict],
                  deltas: Mapping[str, tuple[int, int]], now_us: int) -> None:
-    """Add (principal, locked) deltas: existing rows in one executemany, new holders in one insert."""
+    """Add (principal, locked) deltas: existing rows updated, new holders inserted."""
+    run_together(conn, delta_writes(platform_no, project_no, existing, deltas, now_us))
+
+
+def delta_writes(platform_no: str, project_no: str, existing: Mapping[str, dict],
+                 deltas: Mapping[str, tuple[int, int]], now_us: int) -> list[Write]:
+    """`apply_deltas` as writes to send with others (`db.prepared.run_together`): one per holder, the
+    updates before the inserts (on SQLite each kind then goes as one executemany)."""
     updates, inserts = [], []
     for holder, (d_principal, d_locked) in deltas.items():
         if not d_principal and not d_locked:
             continue
         row = existing.get(holder)
         if row is not None:
-            updates.append({"b_id": row["id"], "b_p": d_principal, "b_l": d_locked})
+            updates.append(Write(_ADD, {"b_id": row["id"], "b_p": d_principal, "b_l": d_locked, "b_now": now_us}, rows=1))
         else:
             assert d_principal >= 0 and d_locked >= 0, f"share of {holder} would go negative"
-            inserts.append(dict(platform_no=platform_no, project_no=project_no, holder_user_no=holder,
-                                principal_fen=d_principal, locked_fen=d_locked, created_us=now_us, updated_us=now_us))
-    if updates:
-        _ADD.execute_many(conn, [{**u, "b_now": now_us} for u in updates])
-    if inserts:
-        _INSERT.execute_many(conn, inserts)
+            inserts.append(Write(_INSERT, dict(platform_no=platform_no, project_no=project_no, holder_user_no=holder,
+                                              principal_fen=d_principal, locked_fen=d_locked, created_us=now_us,
+                                              updated_us=now_us), rows=1))
+    return updates + inserts
 
 
 _c = custody_shares.c

@@ -57,7 +57,7 @@ from cunguan.custody.trade_rules import (
     plan_trade,
 )
 from cunguan.custody.user_errors import BusinessRefused
-from cunguan.db.prepared import Prepared
+from cunguan.db.prepared import Prepared, Write, run_together
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
     custody_pre_transactions,
@@ -150,7 +150,9 @@ _UPDATE_ORDERS = Prepared(update(custody_pre_transactions).where(custody_pre_tra
 
 
 def _write(conn: Connection, platform_no: str, req: TradeRequest, state: TradeState, plan: TradePlan, now: int,
-           batch_no: str | None) -> int:
+           batch_no: str | None, outcome: Mapping[str, Any]) -> int:
+    """The trade's rows and its outcome on the register: the trade and its details, then the rest in one
+    round trip (`run_together`: projects, shares, orders and the register are different rows)."""
     total = plan.total_fen
     (trade_id,) = _INSERT_TRADE.first(conn, dict(
         platform_no=platform_no, request_no=req.request_no, trade_type=req.trade_type, project_no=req.project_no,
@@ -161,23 +163,21 @@ def _write(conn: Connection, platform_no: str, req: TradeRequest, state: TradeSt
         freeze_request_no=d.freeze_request_no, source_user_no=src, target_user_no=dst, amount_fen=d.amount_fen,
         income_fen=d.income_fen, share_fen=d.share_fen, project_no=req.project_no, custom_define=d.custom_define,
         remark=d.remark, created_us=now) for d, src, dst in plan.rows])
+    writes: list[Write | None] = []
     if state.project is not None:
-        projects.bump(conn, state.project["id"], now, **plan.project_deltas)
-        shares.apply_deltas(conn, platform_no, req.project_no or "", state.shares,
-                            {h: (dp, dl) for h, (dp, dl) in plan.share_deltas.items()}, now)
-    touched = set(plan.order_consumed) | set(plan.order_share_bought) | plan.marketing_spent
-    if touched:
-        rows = []
-        for no in touched:
-            o = state.orders[no]
-            consumed = o["consumed_fen"] + plan.order_consumed.get(no, 0)
-            rows.append({"b_id": o["id"], "b_consumed": consumed, "b_bought": o["share_bought_fen"]
-                         + plan.order_share_bought.get(no, 0),
-                         "b_spent": bool(o["marketing_spent"] or no in plan.marketing_spent),
-                         "b_status": "FREEZED" if o["amount_fen"] - consumed - o["released_fen"] > 0 else "UNFREEZED"})
-        for row in rows:
-            row["b_now"] = now
-        _UPDATE_ORDERS.execute_many(conn, rows)
+        writes.append(projects.bump_write(state.project["id"], now, **plan.project_deltas))
+        writes += shares.delta_writes(platform_no, req.project_no or "", state.shares,
+                                      {h: (dp, dl) for h, (dp, dl) in plan.share_deltas.items()}, now)
+    for no in sorted(set(plan.order_consumed) | set(plan.order_share_bought) | plan.marketing_spent):
+        o = state.orders[no]
+        consumed = o["consumed_fen"] + plan.order_consumed.get(no, 0)
+        writes.append(Write(_UPDATE_ORDERS, {
+            "b_id": o["id"], "b_consumed": consumed, "b_bought": o["share_bought_fen"] + plan.order_share_bought.get(no, 0),
+            "b_spent": bool(o["marketing_spent"] or no in plan.marketing_spent),
+            "b_status": "FREEZED" if o["amount_fen"] - consumed - o["released_fen"] > 0 else "UNFREEZED",
+            "b_now": now}, rows=1))
+    writes.append(requests.record_write(platform_no, req.request_no, None, outcome))
+    run_together(conn, writes)
     sale = state.sale
     if sale is not None and plan.sale_sold_fen:
         conn.execute(update(custody_debenture_sales).where(custody_debenture_sales.c.id == sale["id"]).values(
@@ -214,10 +214,9 @@ def execute(conn: Connection, clock: Clock, platform_no: str, request_no: str, t
         for (user_no, auth_type), amount in sorted(plan.auth_needed.items()):
             authorizations.require_authorization(conn, platform_no, user_no, auth_type, amount, at, consume=True)
     ops, fields = _ledger_ops(platform_no, req.request_no, plan, state.orders)
-    trade_id = _write(conn, platform_no, req, state, plan, now, batch_no)
-    requests.record(conn, platform_no, req.request_no, None,
-                    {"requestNo": req.request_no, "tradeType": req.trade_type, "transactionStatus": "SUCCESS",
-                     "amount": plan.total_fen})
+    trade_id = _write(conn, platform_no, req, state, plan, now, batch_no,
+                      {"requestNo": req.request_no, "tradeType": req.trade_type, "transactionStatus": "SUCCESS",
+                       "amount": plan.total_fen})
     apply_ledger(conn, ops, fields)  # last: see the module docstring
     for hook in AFTER_TRADE:
         hook(conn, clock, platform_no, req, state, plan, now)
