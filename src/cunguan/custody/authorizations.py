@@ -145,7 +145,7 @@ _CURRENT = Prepared(
     .where(_u.platform_no == bindparam("platform_no"), _u.platform_user_no == bindparam("user_no"))
     .order_by(_a.id.desc()).limit(1))
 """The user's status and their newest ACTIVE grant of one type, in one statement."""
-_CONSUME = Prepared(
+CONSUME = Prepared(
     update(custody_authorizations)
     .where(_a.id == bindparam("a_id"), _a.status == "ACTIVE",
            or_(_a.amount_cap_fen.is_(None), _a.used_fen + bindparam("amount") <= _a.amount_cap_fen))
@@ -165,7 +165,7 @@ _CONSUME_CURRENT = Prepared(
            or_(_a.fail_date.is_(None), _a.fail_date >= bindparam("today")),
            or_(_a.amount_cap_fen.is_(None), _a.used_fen + bindparam("amount") <= _a.amount_cap_fen))
     .values(used_fen=_a.used_fen + bindparam("amount")))
-"""`_CURRENT`'s checks and `_CONSUME` in one statement: the common case of a consuming check (an
+"""`_CURRENT`'s checks and `CONSUME` in one statement: the common case of a consuming check (an
 active user, an unexpired grant, room under the cap) costs one statement instead of two; when it
 changes no row, the two-step path finds out why."""
 
@@ -188,18 +188,56 @@ def require_authorization(conn: Connection, platform_no: str, user_no: str, auth
     status, auth_id, fail_date, cap, used = found
     if status != "ACTIVATED":
         raise UserUnavailable("platformUserNo: the user's account is not active", field="platformUserNo")
-    if auth_id is None:
+    judge_grant(Grant(auth_id, fail_date, cap, used) if auth_id is not None else None, auth_type, amount_fen, today)
+    if consume and amount_fen and CONSUME.rowcount(conn, {"a_id": auth_id, "amount": amount_fen}) != 1:
+        # another transaction counted against the cap since the read (PostgreSQL)
+        used = _CURRENT.first(conn, {"auth_type": auth_type, "platform_no": platform_no, "user_no": user_no})[4]
+        raise _over_cap(auth_type, cap, used)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A user's newest ACTIVE authorization of one type, as read."""
+
+    id: int
+    fail_date: str | None
+    amount_cap_fen: int | None
+    used_fen: int
+
+
+def judge_grant(grant: Grant | None, auth_type: str, amount_fen: int, today: str, *, used_before: int = 0) -> None:
+    """Raise NotAuthorized unless `grant` (of an active user) covers `amount_fen` on `today` (Beijing,
+    YYYYMMDD); `used_before`: what orders before this one in the same batch count against it."""
+    if grant is None:
         raise NotAuthorized(f"platformUserNo has not authorized {auth_type}", field="platformUserNo")
-    if fail_date is not None and fail_date < today:
-        raise NotAuthorized(f"the {auth_type} authorization expired after {fail_date}", field="platformUserNo")
-    over = cap is not None and used + amount_fen > cap
-    if not over and consume and amount_fen:
-        over = _CONSUME.rowcount(conn, {"a_id": auth_id, "amount": amount_fen}) != 1
-        if over:  # another transaction counted against the cap since the read (PostgreSQL)
-            used = _CURRENT.first(conn, {"auth_type": auth_type, "platform_no": platform_no, "user_no": user_no})[4]
-    if over:
-        raise NotAuthorized(f"amount exceeds what remains of the {auth_type} authorization "
-                            f"({format_yuan(max(cap - used, 0))} yuan)", field="amount")
+    if grant.fail_date is not None and grant.fail_date < today:
+        raise NotAuthorized(f"the {auth_type} authorization expired after {grant.fail_date}", field="platformUserNo")
+    used = grant.used_fen + used_before
+    if grant.amount_cap_fen is not None and used + amount_fen > grant.amount_cap_fen:
+        raise _over_cap(auth_type, grant.amount_cap_fen, used)
+
+
+def _over_cap(auth_type: str, cap: int | None, used: int) -> NotAuthorized:
+    left = max((cap if cap is not None else used) - used, 0)
+    return NotAuthorized(f"amount exceeds what remains of the {auth_type} authorization ({format_yuan(left)} yuan)",
+                         field="amount")
+
+
+def current_grants(conn: Connection, platform_no: str, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], Grant]:
+    """(platformUserNo, type) → the user's newest ACTIVE grant of that type, for many at once (the
+    batched freeze orders), row-locked on PostgreSQL as `CONSUME` would lock them one by one."""
+    if not wanted:
+        return {}
+    query = (select(_u.platform_user_no, _a.auth_type, _a.id, _a.fail_date, _a.amount_cap_fen, _a.used_fen)
+             .select_from(custody_authorizations.join(custody_users, _u.id == _a.user_id))
+             .where(_u.platform_no == platform_no, _u.platform_user_no.in_(sorted({u for u, _t in wanted})),
+                    _a.auth_type.in_(sorted({t for _u2, t in wanted})), _a.status == "ACTIVE")
+             .order_by(_a.id).with_for_update(of=custody_authorizations))
+    out: dict[tuple[str, str], Grant] = {}
+    for user_no, auth_type, *grant in conn.execute(query):
+        if (user_no, auth_type) in wanted:
+            out[(user_no, auth_type)] = Grant(*grant)  # ordered by id: the newest wins
+    return out
 
 
 # ---------------------------------------------------------------- USER_AUTHORIZATION

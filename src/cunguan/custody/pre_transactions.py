@@ -141,21 +141,20 @@ def remaining_fen(order: Mapping[str, Any]) -> int:
     return order["amount_fen"] - order["consumed_fen"] - order["released_fen"]
 
 
-def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str, order: Order, *,
-            authorize: bool = False) -> dict[str, Any]:
-    """Claim, check, hold, record: the one path of all three freeze services."""
-    requests.claim(conn, clock, platform_no, order.request_no, service_name, order.user_no)
-    payer: Party = get_party(conn, platform_no, order.user_no, "platformUserNo")
+def judge_payer(payer: Party) -> None:
+    """The payer's own checks (after it was found and is active: `trade_common.party`)."""
     if payer.system:
         raise BusinessRefused("platformUserNo: a system account has no freeze orders", field="platformUserNo")
-    project = None
-    if order.project_no is not None:
-        project = projects.get_project(conn, platform_no, order.project_no, lock=True)
+
+
+def judge_project(order: Order, project: Mapping[str, Any] | None) -> None:
+    """The checks of an order against its project (as locked, plus what the orders before it in the
+    same batch froze): its state for the bizType, the borrower, the room left to raise."""
+    if project is not None:
         allowed = PROJECT_STATUS_FOR.get(order.biz_type)
         if allowed is not None and project["status"] not in allowed:
             raise ProjectStateMismatch(f"projectNo: a {order.biz_type} freeze needs the project {' or '.join(allowed)} "
                                        f"(is {project['status']})", field="projectNo")
-    now = requests.clock_us(clock)
     if order.biz_type == "TENDER":
         assert project is not None
         if order.user_no == project["borrower_user_no"]:
@@ -167,6 +166,19 @@ def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str,
         assert project is not None
         if order.user_no != project["borrower_user_no"]:
             raise NotAuthorized("platformUserNo: only the project's borrower repays it", field="platformUserNo")
+
+
+def _freeze(conn: Connection, clock: Clock, platform_no: str, service_name: str, order: Order, *,
+            authorize: bool = False) -> dict[str, Any]:
+    """Claim, check, hold, record: the one path of all three freeze services."""
+    requests.claim(conn, clock, platform_no, order.request_no, service_name, order.user_no)
+    payer: Party = get_party(conn, platform_no, order.user_no, "platformUserNo")
+    judge_payer(payer)
+    project = None
+    if order.project_no is not None:
+        project = projects.get_project(conn, platform_no, order.project_no, lock=True)
+    judge_project(order, project)
+    now = requests.clock_us(clock)
     sale = None
     if order.biz_type == "CREDIT_ASSIGNMENT":
         assert order.creditsale_request_no is not None

@@ -99,8 +99,12 @@ def get_project(conn: Connection, platform_no: str, project_no: str, *, lock: bo
                 field: str = "projectNo") -> dict:
     row = find_project(conn, platform_no, project_no, lock=lock)
     if row is None:
-        raise ProjectNotFound(f"{field}: project {project_no[:50]!r} does not exist", field=field)
+        raise not_found(project_no, field)
     return row
+
+
+def not_found(project_no: str, field: str = "projectNo") -> ProjectNotFound:
+    return ProjectNotFound(f"{field}: project {project_no[:50]!r} does not exist", field=field)
 
 
 ACCUMULATORS = ("loan_fen", "tender_frozen_fen", "repaid_principal_fen", "income_fen", "compensated_fen",

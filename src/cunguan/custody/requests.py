@@ -27,7 +27,8 @@ from cunguan.clock import Clock
 from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
 from cunguan.custody.fields import req_text
 from cunguan.custody.user_errors import DuplicateRequest
-from cunguan.db.prepared import Prepared, Write, run_together
+from cunguan.db import pg_arrays
+from cunguan.db.prepared import Prepared, Write, driver_sql, run_sql, run_together
 from cunguan.db.tables.custody_users import custody_requests
 
 _PENDING = "{}"
@@ -99,3 +100,75 @@ def release(conn: Connection, platform_no: str, request_no_: str) -> None:
     """Give back a claim whose request changed nothing but a wrong-password count."""
     conn.execute(delete(custody_requests).where(_key(platform_no, request_no_),
                                                 custody_requests.c.outcome == _PENDING))
+
+
+# ---------------------------------------------------------------- many at once (the batched executors)
+
+
+IN_CHUNK = 900
+"""Request numbers per multi-row statement (well under both engines' parameter limits)."""
+_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
+              "created_us) VALUES {values} ON CONFLICT DO NOTHING RETURNING request_no")
+_PG_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
+                 "created_us) SELECT %s, k.no, %s, NULL, '{{}}', %s FROM unnest({nos}) AS k(no) "
+                 "ON CONFLICT DO NOTHING RETURNING request_no")
+_RECORD_SQL = "UPDATE custody_requests SET outcome = ?, platform_user_no = ? WHERE platform_no = ? AND request_no = ?"
+_PG_RECORD_SQL = ("UPDATE custody_requests SET outcome = d.outcome, platform_user_no = d.user_no FROM {arrays} "
+                  "AS d(outcome, user_no, no) WHERE custody_requests.platform_no = %s AND custody_requests.request_no = d.no")
+_RELEASE_SQL = "DELETE FROM custody_requests WHERE platform_no = ? AND request_no = ?"
+
+
+def _pieces(values: list) -> list[list]:
+    return [values[i:i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
+
+
+def claim_all(conn: Connection, clock: Clock, platform_no: str, request_nos: list[str],
+              service_name: str) -> dict[str, DuplicateRequest]:
+    """`claim` for many requestNos (one multi-row insert per IN_CHUNK; the claims name no user until
+    `record_all`); the refusals of those already taken."""
+    now = clock_us(clock)
+    taken: set[str] = set()
+    if not request_nos:
+        return {}
+    if conn.dialect.name == "postgresql":  # one array parameter: no per-row placeholders to parse
+        nos, param = pg_arrays.texts(request_nos)
+        taken.update(r[0] for r in run_sql(conn, _PG_CLAIM_SQL.format(nos=nos), (platform_no, service_name, now, param)))
+    else:
+        for part in _pieces(request_nos):
+            row = "(" + ", ".join("?" * 6) + ")"
+            params = [v for no in part for v in (platform_no, no, service_name, None, _PENDING, now)]
+            taken.update(r[0] for r in run_sql(conn, _CLAIM_SQL.format(values=", ".join([row] * len(part))), params))
+    missing = [no for no in request_nos if no not in taken]
+    refusals: dict[str, DuplicateRequest] = {}
+    c = custody_requests.c
+    for part in _pieces(missing):
+        for no, service, outcome in conn.execute(select(c.request_no, c.service_name, c.outcome).where(
+                c.platform_no == platform_no, c.request_no.in_(part))):
+            refusals[no] = DuplicateRequest(f"requestNo {no!r} was already used ({service})",
+                                            original_service=service, original_outcome=outcome)
+    for no in missing:  # pragma: no cover - a conflict whose row vanished meanwhile
+        refusals.setdefault(no, DuplicateRequest(f"requestNo {no!r} was already used"))
+    return refusals
+
+
+def record_all(conn: Connection, platform_no: str,
+               records: list[tuple[str, str | None, Mapping[str, object]]]) -> None:
+    """`record` for many claims: (requestNo, platformUserNo, outcome) each, in one statement."""
+    if not records:
+        return
+    texts = [json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str) for _no, _u, outcome in records]
+    if conn.dialect.name == "postgresql":
+        arrays, params = pg_arrays.unnest([("text", texts), ("text", [u for _no, u, _o in records]),
+                                           ("text", [no for no, _u, _o in records])])
+        changed = run_sql(conn, _PG_RECORD_SQL.format(arrays=arrays), (*params, platform_no)).rowcount
+    else:
+        changed = run_sql(conn, _RECORD_SQL, [(t, u, platform_no, no) for t, (no, u, _o) in zip(texts, records,
+                                                                                              strict=True)],
+                          many=True).rowcount
+    assert changed == len(records), "record_all() without claim_all()"
+
+
+def release_all(conn: Connection, platform_no: str, request_nos: list[str]) -> None:
+    """Delete the claims of refused requests (their batch wrote nothing else of them)."""
+    if request_nos:
+        run_sql(conn, driver_sql(conn, _RELEASE_SQL), [(platform_no, no) for no in request_nos], many=True)

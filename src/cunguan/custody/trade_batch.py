@@ -35,7 +35,6 @@ idempotency key (the requestNo register guards them), so `apply_groups` never re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +58,6 @@ from cunguan.custody.trade_rules import (
     party_numbers,
     plan_trade,
 )
-from cunguan.custody.user_errors import DuplicateRequest
 from cunguan.db import ledger_store, pg_arrays
 from cunguan.db.bulk import insert_rows, update_rows
 from cunguan.db.prepared import driver_sql, in_list, run_sql
@@ -69,7 +67,6 @@ from cunguan.db.tables.custody_trades import (
     custody_projects,
     custody_shares,
 )
-from cunguan.db.tables.custody_users import custody_requests
 from cunguan.db.tx import is_retryable
 from cunguan.ledger.core import MAX_BATCH_OPS
 
@@ -163,7 +160,7 @@ def _pieces(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i:i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
 
 
-def _rows_in(conn: Connection, table, column, platform_no: str, values: set[str], *, lock: bool = False) -> list[dict]:
+def rows_in(conn: Connection, table, column, platform_no: str, values: set[str], *, lock: bool = False) -> list[dict]:
     """`table`'s rows of the platform whose `column` is one of `values`, as dicts (driver statements:
     SQLAlchemy's result rows cost more than the query here; booleans are the driver's 0/1 on SQLite,
     which the rules read as truth values)."""
@@ -185,13 +182,13 @@ def _load(conn: Connection, platform_no: str, reqs: list[TradeRequest]) -> _Load
     """Everything the trades name, one statement per table (per IN_CHUNK values), in the lock order of
     `trades.execute`: projects, sales, orders, then (in the ledger) accounts."""
     project_nos = {r.project_no for r in reqs if r.project_no}
-    projects = {p["project_no"]: p for p in _rows_in(conn, custody_projects, custody_projects.c.project_no,
+    projects = {p["project_no"]: p for p in rows_in(conn, custody_projects, custody_projects.c.project_no,
                                                       platform_no, project_nos, lock=True)}
     sale_nos = {r.sale_request_no for r in reqs if r.sale_request_no}
-    sales = {s["request_no"]: s for s in _rows_in(conn, custody_debenture_sales, custody_debenture_sales.c.request_no,
+    sales = {s["request_no"]: s for s in rows_in(conn, custody_debenture_sales, custody_debenture_sales.c.request_no,
                                                    platform_no, sale_nos, lock=True)}
     freeze_nos = {d.freeze_request_no for r in reqs for d in r.details if d.freeze_request_no}
-    orders = {o["request_no"]: o for o in _rows_in(conn, custody_pre_transactions,
+    orders = {o["request_no"]: o for o in rows_in(conn, custody_pre_transactions,
                                                     custody_pre_transactions.c.request_no, platform_no, freeze_nos,
                                                     lock=True)}
     payees: dict[str, str | None] = {}
@@ -284,45 +281,6 @@ def _many(conn: Connection, sql: str, rows: list[tuple]) -> None:
         conn.exec_driver_sql(_sql(conn, sql), rows)
 
 
-_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
-              "created_us) VALUES {values} ON CONFLICT DO NOTHING RETURNING request_no")
-_PG_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
-                 "created_us) SELECT %s, k.no, %s, NULL, '{{}}', %s FROM unnest({nos}) AS k(no) "
-                 "ON CONFLICT DO NOTHING RETURNING request_no")
-_RECORD_SQL = "UPDATE custody_requests SET outcome = ? WHERE platform_no = ? AND request_no = ?"
-_PG_RECORD_SQL = ("UPDATE custody_requests SET outcome = d.outcome FROM {arrays} AS d(outcome, no) "
-                  "WHERE custody_requests.platform_no = %s AND custody_requests.request_no = d.no")
-_RELEASE_SQL = "DELETE FROM custody_requests WHERE platform_no = ? AND request_no = ?"
-
-
-def _claim_all(conn: Connection, clock: Clock, platform_no: str, request_nos: list[str],
-               service_name: str) -> dict[str, DuplicateRequest]:
-    """Claim every requestNo (one multi-row insert per IN_CHUNK); the refusals of those already taken."""
-    now = requests.clock_us(clock)
-    taken: set[str] = set()
-    if conn.dialect.name == "postgresql":  # one array parameter: no per-row placeholders to parse
-        nos, param = pg_arrays.texts(request_nos)
-        taken.update(r[0] for r in conn.exec_driver_sql(_PG_CLAIM_SQL.format(nos=nos),
-                                                        (platform_no, service_name, now, param)))
-    else:
-        for part in _pieces(request_nos):
-            params = [v for no in part for v in (platform_no, no, service_name, None, "{}", now)]
-            sql = _sql(conn, _CLAIM_SQL.format(values=_values(len(part), 6)))
-            taken.update(r[0] for r in conn.exec_driver_sql(sql, tuple(params)))
-    missing = [no for no in request_nos if no not in taken]
-    refusals: dict[str, DuplicateRequest] = {}
-    if missing:
-        c = custody_requests.c
-        for part in _pieces(missing):
-            for no, service, outcome in conn.execute(select(c.request_no, c.service_name, c.outcome).where(
-                    c.platform_no == platform_no, c.request_no.in_(part))):
-                refusals[no] = DuplicateRequest(f"requestNo {no!r} was already used ({service})",
-                                                original_service=service, original_outcome=outcome)
-        for no in missing:  # pragma: no cover - a conflict whose row vanished meanwhile
-            refusals.setdefault(no, DuplicateRequest(f"requestNo {no!r} was already used"))
-    return refusals
-
-
 # ---------------------------------------------------------------- one batched segment
 
 
@@ -348,7 +306,7 @@ def _plan_pass(platform_no: str, entries: list[tuple[int, TradeRequest]], loaded
             plan = plan_trade(req, state)
             ops, fields = trades._ledger_ops(platform_no, req.request_no, plan, state.orders)
         except Exception as exc:  # noqa: BLE001 - the trade's refusal (or bug), reported by the caller
-            failures[index] = _detached(exc)
+            failures[index] = detached(exc)
             continue
         work.accept(req, plan)
         planned.append(_Planned(index, req, plan, ops, fields))
@@ -367,7 +325,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
         entries = [e for e in entries if e[0] < hooked_at]
         if not entries:
             return hooked_at
-    dups = _claim_all(conn, clock, platform_no, [req.request_no for _i, req in entries], service_name)
+    dups = requests.claim_all(conn, clock, platform_no, [req.request_no for _i, req in entries], service_name)
     live = []
     for index, req in entries:
         if req.request_no in dups:
@@ -393,20 +351,15 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
     for index, req in live:
         if index in failures:
             out[index] = failures[index]
-            releases.append((platform_no, req.request_no))
+            releases.append(req.request_no)
     for p in planned:
         total = p.plan.total_fen
         out[p.index] = trades.TradeResult(p.req.request_no, p.req.trade_type, "SUCCESS", ids[p.req.request_no],
                                           len(p.plan.rows), total, p.req.project_no)
-        records.append((json.dumps({"amount": total, "requestNo": p.req.request_no, "tradeType": p.req.trade_type,
-                                    "transactionStatus": "SUCCESS"}, ensure_ascii=False, sort_keys=True, default=str),
-                        platform_no, p.req.request_no))
-    if records and conn.dialect.name == "postgresql":
-        arrays, params = pg_arrays.unnest([("text", [r[0] for r in records]), ("text", [r[2] for r in records])])
-        conn.exec_driver_sql(_PG_RECORD_SQL.format(arrays=arrays), (*params, platform_no))
-    else:
-        _many(conn, _RECORD_SQL, records)
-    _many(conn, _RELEASE_SQL, releases)
+        records.append((p.req.request_no, None, {"amount": total, "requestNo": p.req.request_no,
+                                                 "tradeType": p.req.trade_type, "transactionStatus": "SUCCESS"}))
+    requests.record_all(conn, platform_no, records)
+    requests.release_all(conn, platform_no, releases)
     return hooked_at
 
 
@@ -537,10 +490,10 @@ def _single(conn: Connection, clock: Clock, platform_no: str, request_no: str, t
     except Exception as exc:  # noqa: BLE001 - a refusal is the item's outcome; conflicts go up
         if is_retryable(exc):
             raise
-        return _detached(exc)
+        return detached(exc)
 
 
-def _detached(exc: BaseException) -> BaseException:
+def detached(exc: BaseException) -> BaseException:
     """A caught refusal kept as an item's outcome, without its traceback and context: the traceback
     holds the frame that holds the outcomes, a cycle that kept the whole chunk's objects alive until the
     collector ran (measured: a gen-0 collection of ~30 ms after every chunk, 12 % of the runner). An
@@ -569,7 +522,7 @@ def execute_trades(conn: Connection, clock: Clock, platform_no: str, items: Sequ
             try:
                 req = trade if isinstance(trade, TradeRequest) else parse_trade(request_no, trade)
             except Exception as exc:  # noqa: BLE001 - the item's refusal
-                out[index] = _detached(exc)
+                out[index] = detached(exc)
                 continue
             if ops + len(req.details) > MAX_BATCH_OPS:  # one ledger batch per segment
                 stop = index
@@ -599,7 +552,7 @@ def sync_transactions(conn: Connection, clock: Clock, platform_no: str,
         try:
             items.append((requests.request_no(req.get("requestNo")), req))
         except Exception as exc:  # noqa: BLE001 - the request's refusal
-            items.append(("", _detached(exc)))
+            items.append(("", detached(exc)))
     return [o if isinstance(o, BaseException) else o.wire()
             for o in execute_trades(conn, clock, platform_no, items, service_name=trades.SERVICE)]
 

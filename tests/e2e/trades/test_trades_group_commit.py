@@ -1,7 +1,8 @@
-"""SYNC_TRANSACTION requests that arrive together are answered each exactly as alone — on PostgreSQL
-through the group commit (`db.group_commit`: one transaction of the batched trade executor for the
-requests that queued while the previous one ran), on SQLite through the event-loop batch. Refused and
-duplicate requests among them leave no trace; the money and the audit end as after one at a time."""
+"""SYNC_TRANSACTION and USER_AUTO_PRE_TRANSACTION requests that arrive together are answered each
+exactly as alone — on PostgreSQL through the group commit (`db.group_commit`: one transaction of the
+batched executor for the requests that queued while the previous one ran), on SQLite through the
+event-loop batch. Refused and duplicate requests among them leave no trace; the money and the audit
+end as after one at a time."""
 
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ def _release(no: str, bid: str, investor: str, yuan: str) -> dict:
          "amount": yuan}]}
 
 
-async def _post_all(app, client, requests_: list[dict]) -> list[httpx.Response]:
+async def _post_all(app, client, requests_: list[dict], service: str = "SYNC_TRANSACTION") -> list[httpx.Response]:
     path = f"{app.state.settings.lanmao_prefix}/service"
-    bodies = [form_codec.encode(client.build_form("SYNC_TRANSACTION", data).items()) for data in requests_]
+    bodies = [form_codec.encode(client.build_form(service, data).items()) for data in requests_]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as http:
         return await asyncio.gather(*(http.post(path, content=b, headers={
             "Content-Type": "application/x-www-form-urlencoded"}) for b in bodies))
@@ -70,6 +71,57 @@ def _wait_for(predicate, what: str, seconds: float = 20.0) -> None:
         time.sleep(0.01)
 
 
+def _meet(engine, client, app, db_kind: str, service: str, lead: dict, others: list[dict]) -> list:
+    """Post `lead`, then `others` together; the answers in that order. On PostgreSQL the project's row
+    lock is held meanwhile, so `lead` (alone: nothing was queued when it came) waits inside its
+    transaction while the others queue behind it; they then run as ONE batch (asserted)."""
+    if db_kind != "postgresql":
+        return _answers(client, _run(lambda: _post_all(app, client, [lead, *others], service)))
+    with engine.connect() as blocker, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        blocker.execute(text("SELECT id FROM custody_projects WHERE project_no = 'GC-1' FOR UPDATE"))
+        first = pool.submit(_run, lambda: _post_all(app, client, [lead], service))
+        key = (service, PLATFORM_NO)
+        _wait_for(lambda: key in group_commits(engine), "the first request to reach the group commit")
+        group = group_commits(engine)[key]
+        batches = group.batches
+        rest = pool.submit(_run, lambda: _post_all(app, client, others, service))
+        _wait_for(lambda: group.queued() == len(others), "the other requests to queue")
+        assert group.batches == batches
+        blocker.rollback()
+        answers = _answers(client, first.result()) + _answers(client, rest.result())
+    assert group.batches == batches + 1  # the queued ones: one transaction
+    return answers
+
+
+def test_bids_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind):
+    world.register("B", role="BORROWERS")
+    for i, funds in enumerate((1000, 1000, 50, 1000)):
+        world.register(f"I{i}", auth_list="TENDER", fund=funds)
+    _establish(client)
+    bid = lambda no, investor, yuan: {"requestNo": no, "platformUserNo": investor, "bizType": "TENDER",  # noqa: E731
+                                      "amount": yuan, "projectNo": "GC-1"}
+    answers = _meet(engine, client, live_server.app, db_kind, "USER_AUTO_PRE_TRANSACTION", bid("BID-0", "I0", "100.00"), [
+        bid("BID-1", "I1", "200.00"),
+        bid("BID-2", "I2", "60.00"),  # more than I2 has: refused, nothing of it stays
+        bid("BID-1", "I1", "200.00"),  # a repeat: the duplicate
+        bid("BID-3", "I3", "9700.01"),  # 0.01 more than the project still raises
+        bid("BID-4", "I3", "300.00"),
+        bid("BID-5", "NOBODY", "1.00"),
+    ])
+    duplicate = sorted([answers[1], answers[3]], key=str)
+    assert duplicate == sorted([("SUCCESS", None), ("INIT", "100013")], key=str), answers
+    answers[1] = answers[3] = "BID-1"
+    assert answers == [("SUCCESS", None), "BID-1", ("INIT", "100014"), "BID-1", ("INIT", "100008"),
+                       ("SUCCESS", None), ("INIT", "100009")]
+    assert [world.balance(f"I{i}") for i in range(4)] == [
+        (fen("1000.00"), fen("100.00")), (fen("1000.00"), fen("200.00")), (fen("50.00"), 0),
+        (fen("1000.00"), fen("300.00"))]
+    with engine.connect() as conn:
+        frozen = conn.execute(text("SELECT tender_frozen_fen FROM custody_projects WHERE project_no = 'GC-1'")).scalar_one()
+    assert frozen == fen("600.00")
+    world.audit_clean()
+
+
 def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind):
     world.register("B", role="BORROWERS")
     investors = [world.register(f"I{i}", auth_list="TENDER", fund=1000) for i in range(5)]
@@ -84,24 +136,7 @@ def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, li
         _release("REL-1", "BID-1", "I1", "100.00"),  # a repeat of REL-1: the duplicate
         _release("REL-4", "BID-4", "I4", "100.00"),
     ]
-    app = live_server.app
-    if db_kind == "postgresql":
-        # Hold the project's row lock, so the first release (alone: nothing was queued when it came) waits
-        # inside its transaction while the others queue behind it; they then run as one batch.
-        with engine.connect() as blocker, concurrent.futures.ThreadPoolExecutor(2) as pool:
-            blocker.execute(text("SELECT id FROM custody_projects WHERE project_no = 'GC-1' FOR UPDATE"))
-            first = pool.submit(_run, lambda: _post_all(app, client, [lead]))
-            key = ("SYNC_TRANSACTION", PLATFORM_NO)
-            _wait_for(lambda: key in group_commits(engine), "the first release to reach the group commit")
-            group = group_commits(engine)[key]
-            rest = pool.submit(_run, lambda: _post_all(app, client, others))
-            _wait_for(lambda: group.queued() == len(others), "the other releases to queue")
-            assert group.batches == 0
-            blocker.rollback()
-            answers = _answers(client, first.result()) + _answers(client, rest.result())
-        assert group.batches == 1  # the five queued ones: one transaction
-    else:
-        answers = _answers(client, _run(lambda: _post_all(app, client, [lead, *others])))
+    answers = _meet(engine, client, live_server.app, db_kind, "SYNC_TRANSACTION", lead, others)
     duplicate = sorted([answers[1], answers[4]], key=str)
     assert duplicate == sorted([("SUCCESS", None), ("INIT", "100013")], key=str), answers
     answers[1] = answers[4] = "REL-1"

@@ -14,14 +14,21 @@ from typing import Any
 
 from cunguan.api.lanmao.handler_kit import combined, in_transaction, read_only
 from cunguan.api.lanmao.registry import Registry
-from cunguan.custody import debentures, general_freezes, pre_transactions, projects, trade_batch, trades
+from cunguan.custody import (
+    bid_batch,
+    debentures,
+    general_freezes,
+    pre_transactions,
+    projects,
+    trade_batch,
+    trades,
+)
 
 Service = Callable[..., dict[str, Any]]
 
 WRITES: dict[str, Service] = {
     "ESTABLISH_PROJECT": projects.establish_project,
     "MODIFY_PROJECT": projects.modify_project,
-    "USER_AUTO_PRE_TRANSACTION": pre_transactions.user_auto_pre_transaction,
     "FREEZE_PRE_TRANSACTION": pre_transactions.freeze_pre_transaction,
     "CANCEL_PRE_TRANSACTION": pre_transactions.cancel_pre_transaction,
     "FREEZE": general_freezes.freeze,
@@ -30,6 +37,7 @@ WRITES: dict[str, Service] = {
     "CANCEL_DEBENTURE_SALE": debentures.cancel_debenture_sale,
 }
 BATCHED: dict[str, tuple[Service, Callable[..., list[Any]]]] = {
+    "USER_AUTO_PRE_TRANSACTION": (pre_transactions.user_auto_pre_transaction, bid_batch.user_auto_pre_transactions),
     "SYNC_TRANSACTION": (trades.sync_transaction, trade_batch.sync_transactions),
 }
 """Services whose concurrent requests meet in a group commit on PostgreSQL (`handler_kit.combined`)."""
