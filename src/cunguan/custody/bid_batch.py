@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from cunguan.clock import Clock
 from cunguan.custody import authorizations, pre_transactions, projects, requests
 from cunguan.custody.pre_transactions import Order
-from cunguan.custody.trade_batch import detached, rows_in
+from cunguan.custody.trade_batch import claim_entries, detached, rows_in
 from cunguan.custody.trade_common import Party, ledger_refusal, load_parties, party
 from cunguan.db import ledger_store
 from cunguan.db.bulk import insert_rows, update_rows
@@ -95,13 +95,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
                  out: list[Answer | None]) -> None:
     if not entries:
         return
-    dups = requests.claim_all(conn, clock, platform_no, [o.request_no for _i, o in entries], SERVICE)
-    live = []
-    for index, order in entries:
-        if order.request_no in dups:
-            out[index] = dups[order.request_no]
-        else:
-            live.append((index, order))
+    live = claim_entries(conn, clock, platform_no, entries, SERVICE, out)
     if not live:
         return
     orders = [o for _i, o in live]

@@ -284,6 +284,20 @@ def _many(conn: Connection, sql: str, rows: list[tuple]) -> None:
 # ---------------------------------------------------------------- one batched segment
 
 
+def claim_entries(conn: Connection, clock: Clock, platform_no: str, entries: list[tuple[int, Any]], service_name: str,
+                  out: list) -> list[tuple[int, Any]]:
+    """Claim the requestNos of `entries` ((index, a request with `.request_no`)) in one statement
+    (`requests.claim_all`): a taken one's refusal goes to `out[index]`; the claimed ones, in order."""
+    dups = requests.claim_all(conn, clock, platform_no, [req.request_no for _i, req in entries], service_name)
+    live = []
+    for index, req in entries:
+        if req.request_no in dups:
+            out[index] = dups[req.request_no]
+        else:
+            live.append((index, req))
+    return live
+
+
 @dataclass
 class _Planned:
     index: int
@@ -325,13 +339,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
         entries = [e for e in entries if e[0] < hooked_at]
         if not entries:
             return hooked_at
-    dups = requests.claim_all(conn, clock, platform_no, [req.request_no for _i, req in entries], service_name)
-    live = []
-    for index, req in entries:
-        if req.request_no in dups:
-            out[index] = dups[req.request_no]
-        else:
-            live.append((index, req))
+    live = claim_entries(conn, clock, platform_no, entries, service_name, out)
     if not live:
         return hooked_at
     ledger_refused: dict[int, BaseException] = {}

@@ -18,7 +18,7 @@ from cunguan.custody import bid_batch, debentures, pre_transactions
 from cunguan.db.tx import run_in_transaction
 
 from .conftest import P1
-from .test_trades_batch import _state
+from .test_trades_batch import rolled_back
 
 
 def _bid(no, user, project, amount, biz_type="TENDER", **extra):
@@ -102,13 +102,7 @@ def _batched(conn, env, reqs):
 
 
 def _run(env, runner, reqs):
-    with env.engine.connect() as conn:
-        tx = conn.begin()
-        try:
-            results = runner(conn, env, reqs)
-            return [_outcome(r) for r in results], _state(conn)
-        finally:
-            tx.rollback()
+    return rolled_back(env, runner, reqs, _outcome)
 
 
 def test_batch_equals_one_by_one(scene):

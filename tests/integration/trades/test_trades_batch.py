@@ -154,14 +154,20 @@ def _batched(conn, env, items):
                                       service_name="ASYNC_TRANSACTION")
 
 
-def _run(env, runner, items):
+def rolled_back(env, runner, items, outcome) -> tuple[list, dict]:
+    """`runner(conn, env, items)` in a transaction that is rolled back: each result's `outcome`, and the
+    state it left (so two runners start from the same committed state)."""
     with env.engine.connect() as conn:
         tx = conn.begin()
         try:
             results = runner(conn, env, items)
-            return [_outcome(r) for r in results], _state(conn)
+            return [outcome(r) for r in results], _state(conn)
         finally:
             tx.rollback()
+
+
+def _run(env, runner, items):
+    return rolled_back(env, runner, items, _outcome)
 
 
 def test_batch_equals_one_by_one(scene):
