@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -66,7 +67,8 @@ class GroupCommit(Generic[Item, Outcome]):
                  run_batch: Callable[[Connection, Sequence[Item]], Sequence[Outcome | BaseException]], *,
                  max_items: int = MAX_ITEMS) -> None:
         assert max_items >= 2
-        self.engine, self.run_one, self.run_batch, self.max_items = engine, run_one, run_batch, max_items
+        self._engine = weakref.ref(engine)  # held weakly: a registry keyed by the engine must not keep it alive
+        self.run_one, self.run_batch, self.max_items = run_one, run_batch, max_items
         self._lock = threading.Lock()
         self._queue: list[_Slot[Item, Outcome]] = []
         self._busy = False
@@ -114,7 +116,9 @@ class GroupCommit(Generic[Item, Outcome]):
     def _run(self, batch: list[_Slot[Item, Outcome]]) -> None:
         if len(batch) > 1:
             try:
-                outcomes = run_in_transaction(self.engine, lambda conn: self.run_batch(conn, [s.item for s in batch]))
+                engine = self._engine()
+                assert engine is not None, "the engine of a group commit in use"
+                outcomes = run_in_transaction(engine, lambda conn: self.run_batch(conn, [s.item for s in batch]))
             except Exception:  # noqa: BLE001 - the batch as a whole failed: each item alone decides its own fate
                 logger.exception("a group commit of %d items failed; each runs alone", len(batch))
                 outcomes = None
