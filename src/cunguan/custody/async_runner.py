@@ -4,8 +4,8 @@ One chunk = one transaction (`run_chunk`):
 1. claim up to `chunk_size` PENDING details of one platform, oldest first. SQLite: the transaction
    began IMMEDIATE, so the claim already holds the single write lock. PostgreSQL: the runner first
    takes the platform's transaction-scoped advisory lock (`pg_try_advisory_xact_lock`, skipping
-   platforms another runner holds), then the rows `FOR UPDATE SKIP LOCKED`. So concurrent runners,
-   threads or processes, never share a detail, and one platform's chunks run one at a time: a
+   platforms another runner holds), and only then reads the platform's pending details. So concurrent
+   runners, threads or processes, never share a detail, and one platform's chunks run one at a time: a
    platform's trades share accounts (borrowers, system accounts), and two chunks locking them in
    detail order deadlock over and over (measured: 4 runners on 12 accounts exhausted the retries).
    Runners work in parallel across platforms — the unit the data shards by (DESIGN "Storage");
@@ -222,26 +222,33 @@ def _claim(conn: Connection, chunk_size: int) -> list[Any]:
     bizDetails order, read batch by batch through the batch's own index. The executor takes one run
     of a batch at a time: batches accepted concurrently interleave their detail ids (each row takes
     the sequence's next value on PostgreSQL), and in id order a chunk fell into hundreds of runs of a
-    few details (3,000 statements a chunk instead of 25). Reading per batch also keeps a claim from
-    scanning the platform's whole pending index, which holds every settled detail's dead entry on
-    PostgreSQL until VACUUM."""
+    few details (3,000 statements a chunk instead of 25). Reading per batch also keeps a claim away
+    from the platform's older, settled details.
+
+    No row locks (PostgreSQL): the platform's advisory lock, taken before this read in the same
+    transaction, already excludes every other runner of the platform, and the status UPDATE checks
+    that each claimed detail is still PENDING. `FOR UPDATE` wrote a lock into every claimed row (one
+    WAL record and a dirtied page per detail) only for the UPDATE to rewrite it moments later."""
     platform_no = _platform_to_run(conn)
     if platform_no is None:
         return []
-    d, b = custody_async_details.c, custody_async_batches.c
+    b = custody_async_batches.c
     batches = conn.execute(select(b.id, b.batch_no).where(b.platform_no == platform_no, b.status == PROCESSING)
                            .order_by(b.id).limit(CLAIM_BATCHES)).all()
     claimed: list[_Claimed] = []
     for batch_id, batch_no in batches:
-        query = (select(d.id, d.request_no, d.req_data).where(d.batch_id == batch_id, d.status == PENDING)
-                 .order_by(d.id).limit(chunk_size - len(claimed)))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)  # belt and braces: the advisory lock suffices
         claimed.extend(_Claimed(r.id, batch_id, platform_no, r.request_no, r.req_data, batch_no)
-                       for r in conn.execute(query))
+                       for r in conn.execute(pending_of_batch(batch_id, chunk_size - len(claimed))))
         if len(claimed) >= chunk_size:
             break
     return claimed
+
+
+def pending_of_batch(batch_id: int, limit: int):
+    """A batch's next PENDING details in bizDetails (id) order: read through (batch_id, id) on every plan."""
+    d = custody_async_details.c
+    return (select(d.id, d.request_no, d.req_data).where(d.batch_id == batch_id, d.status == PENDING)
+            .order_by(d.id).limit(limit))
 
 
 class _Claimed(NamedTuple):

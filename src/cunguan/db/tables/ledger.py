@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from cunguan.db.tables.base import Id64, metadata
@@ -61,7 +62,9 @@ postings = Table(
     Column("hash", LargeBinary(32), nullable=False),
     CheckConstraint("amount_fen > 0", name="amount_positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="distinct_sides"),
-    Index("uq_postings_idem_key", "idem_key", unique=True),
+    # Partial (migration 0017): trade postings have no key, and a NULL entry per posting was pure cost.
+    Index("uq_postings_idem_key", "idem_key", unique=True, sqlite_where=text("idem_key IS NOT NULL"),
+          postgresql_where=text("idem_key IS NOT NULL")),
     Index("ix_postings_debit", "debit_account_id", "seq"),
     Index("ix_postings_credit", "credit_account_id", "seq"),
 )
