@@ -53,9 +53,25 @@ def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
     return sock
 
 
+PROCESS_NAMES = {"supervisor": "cunguan-serve", "http": "cunguan-http", "runner": "cunguan-runner"}
+"""What `ps -o comm`, `top` and /proc/<pid>/comm show for each of the server's processes (≤ 15 bytes):
+spawned children are all `python` otherwise, and an operator (or a benchmark sorting CPU by role,
+`benchmarks.server.CpuByRole`) could not tell the runner from an HTTP worker."""
+
+
+def name_process(role: str) -> None:
+    """Give this process its role's name (Linux: /proc/self/comm; elsewhere nothing happens)."""
+    try:
+        with open("/proc/self/comm", "w") as fh:
+            fh.write(PROCESS_NAMES[role])
+    except OSError:  # pragma: no cover - not Linux
+        pass
+
+
 def runner_process(db_url: str, base_url: str, env: Mapping[str, str]) -> None:
     """The ASYNC runner's process (a spawn target): the app's lifespan with only the runner switched on,
     until SIGTERM."""
+    name_process("runner")
     os.environ.update(env)
     for name in BACKGROUND_SWITCHES:
         os.environ[name] = "on" if name == "CUNGUAN_ASYNC_WORKER" else "off"
@@ -92,6 +108,7 @@ async def _live(app, *, on_start: Callable[[], None] | None = None, on_tick: Cal
 
 def http_worker(db_url: str, host: str, port: int, base_url: str, env: Mapping[str, str], log_level: str) -> None:
     """One HTTP worker process (the spawn target): the app on its own SO_REUSEPORT socket."""
+    name_process("http")
     os.environ.update(env)
     for name in BACKGROUND_SWITCHES:
         os.environ[name] = "off"
@@ -118,6 +135,7 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
     starts no runner process; `runner_target` is its spawn target (a module-level function that ends by
     calling `runner_process`: the benchmarks' profiling one)."""
     assert 1 <= workers <= MAX_WORKERS, workers
+    name_process("supervisor")
     from cunguan.api import background
     from cunguan.api.app import create_app
     from cunguan.db.engine import create_engine

@@ -39,7 +39,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from cunguan.benchmarks import server as bench_server
@@ -453,6 +453,10 @@ class Result:
     postings_per_s: float = 0.0
     baseline_rate_per_s: float = 0.0
     ratio_to_baseline: float = 0.0
+    cpu_ms_per_detail: dict[str, float] = field(default_factory=dict)
+    """CPU the run cost per detail, by role (`bench_server.CpuByRole`), from the first submission to
+    the last NOTIFY: `http` (acceptance), `runner`, `supervisor` (NOTIFY delivery), `database`
+    (PostgreSQL on this host; SQLite works inside the others), `total`."""
     workload: str = "70 % TENDER releases (1-3 bids + COMMISSION), 30 % REPAYMENT (see detail_mix)"
 
     def line(self) -> str:
@@ -465,6 +469,7 @@ class Result:
                 f" | audit {'ok' if self.audit_ok else 'FAILED'}, outcomes {'ok' if self.outcomes_ok else 'WRONG'}"
                 f" | {self.postings:,} postings, {self.postings_per_s:,.0f}/s = {self.ratio_to_baseline:.2f} of the raw"
                 f" batched baseline's {self.baseline_rate_per_s:,.0f} transfers/s"
+                f" | CPU ms/detail: {', '.join(f'{k} {v:.3f}' for k, v in self.cpu_ms_per_detail.items())}"
                 f" | prepare {self.prepare_s:.1f} s, presign {self.presign_s:.1f} s")
 
 
@@ -485,6 +490,20 @@ BASELINE_TRANSFERS = 60_000
 def _last_posting(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.coalesce(func.max(postings.c.seq), 0))).scalar_one())
+
+
+def _database_pids(engine: Engine) -> Callable[[], list[int]] | None:
+    """PostgreSQL: the backends serving the run's database (this benchmark's own polling one included,
+    a few statements a second); SQLite: None (its work is done inside the server's processes)."""
+    if engine.dialect.name != "postgresql":
+        return None
+
+    def pids() -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+                        .scalars())
+
+    return pids
 
 
 def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int, runner_threads: int,
@@ -516,6 +535,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
         with bench_server.server_process(url, workers=http_workers, env=env) as (proc, port):
             base = f"http://127.0.0.1:{port}"
             sampler = bench_server.RssSampler(proc.pid)
+            cpu = bench_server.CpuByRole(proc.pid, _database_pids(engine))
             clients = [LanmaoClient(f"{base}{prefix}", PLATFORM_NO, platform_key, signing.public_key_pem(bank_key),
                                     timeout_s=120.0) for _ in range(concurrency)]
             local = threading.local()
@@ -569,6 +589,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
                                        f"{received} notified)")
                 time.sleep(POLL_S)
             max_rss = sampler.stop()
+            cpu_s = cpu.stop()
             for c in clients:
                 c.close()
     finally:
@@ -591,7 +612,8 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
                   accept_max_ms=round(1000 * latencies[-1], 1), succeeded=succeeded,
                   failed=len(receiver.statuses) - succeeded, postings=posted,
                   postings_per_s=round(posted / seconds, 1), baseline_rate_per_s=round(baseline, 1),
-                  ratio_to_baseline=round(posted / seconds / baseline, 3))
+                  ratio_to_baseline=round(posted / seconds / baseline, 3),
+                  cpu_ms_per_detail={role: round(1000 * v / details, 4) for role, v in sorted(cpu_s.items())})
 
 
 def make_engine_name(url: str) -> str:

@@ -1,7 +1,7 @@
 """The server the benchmarks measure: `cunguan serve`'s own supervisor (`api.server.run`) in a
 subprocess on 127.0.0.1 — the HTTP worker processes plus the background workers (ASYNC runner,
 NOTIFY delivery, money, fees) in the supervisor — and what the benchmarks read off its process tree
-from /proc (psutil is not installed): CPU seconds and resident memory.
+from /proc (psutil is not installed): CPU seconds (by role: `CpuByRole`) and resident memory.
 
 `CUNGUAN_BENCH_PROFILE=<file>` makes the runner's process profile the ASYNC runner's chunks with cProfile
 and dump the stats to that file as it goes and at exit.
@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+from cunguan.api.server import PROCESS_NAMES
 
 START_TIMEOUT_S = 60.0
 ENV_PROFILE = "CUNGUAN_BENCH_PROFILE"
@@ -83,15 +85,98 @@ def tree(pid: int) -> list[int]:
 
 def cpu_s(pid: int) -> float:
     """user+system CPU seconds of the server's process tree: its own cost, whatever else runs."""
-    total = 0
-    for p in tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(process_cpu_s(p) or 0.0 for p in tree(pid))
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """user+system CPU seconds of one process (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+class CpuByRole:
+    """CPU seconds spent over a window, by role: the server's `supervisor` (NOTIFY delivery and the
+    other background work), its `http` workers and the ASYNC `runner` process (told apart by the names
+    `api.server.name_process` gives them) and, when the database is a PostgreSQL server on this host, the `database` backends serving
+    the run's database (`db_pids`, asked at each sample). Why: on a shared machine the wall-clock rate
+    of the same code moves by ±15 % between runs, while the CPU a detail costs each part moves far
+    less, and it says which part to work on.
+
+    A sampler thread reads /proc every `interval_s`, so a process that ends mid-run keeps what it had
+    used by its last sample; a process first seen mid-run counts from zero."""
+
+    def __init__(self, server_pid: int, db_pids: Callable[[], list[int]] | None = None,
+                 interval_s: float = 0.5) -> None:
+        self.server_pid, self.db_pids, self.interval_s = server_pid, db_pids, interval_s
+        self._start: dict[int, float] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._first = True
+        self.sample()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-cpu", daemon=True)
+        self._thread.start()
+
+    def _role(self, pid: int) -> str:
+        name = _comm(pid)
+        # A helper of the supervisor (multiprocessing's resource tracker, named `python`) counts as its.
+        return next((role for role, process_name in PROCESS_NAMES.items() if process_name == name), "supervisor")
+
+    def sample(self) -> None:
+        pids = [(p, None) for p in tree(self.server_pid)]
+        if self.db_pids is not None:
+            try:
+                pids += [(p, "database") for p in self.db_pids() if _is_postgres(p)]
+            except Exception:  # noqa: BLE001 - a failed look-up loses one sample, not the run
+                pass
+        with self._lock:
+            for pid, role in pids:
+                cpu = process_cpu_s(pid)
+                if cpu is None:
+                    continue
+                if self._first:
+                    self._start[pid] = cpu
+                known = self._last.get(pid)
+                self._last[pid] = (role or (known[0] if known else self._role(pid)), cpu)
+            self._first = False
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def stop(self) -> dict[str, float]:
+        """The CPU seconds of each role since the start (and `total`)."""
+        self.sample()
+        self._stop.set()
+        self._thread.join(5)
+        out: dict[str, float] = {}
+        with self._lock:
+            for pid, (role, cpu) in self._last.items():
+                out[role] = out.get(role, 0.0) + cpu - self._start.get(pid, 0.0)
+        out["total"] = sum(out.values())
+        return out
+
+
+def _is_postgres(pid: int) -> bool:
+    """A backend pid names a PostgreSQL process of this host (not some other process, when the server
+    is elsewhere and its pids mean nothing here)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().startswith(b"postgres")
+    except OSError:
+        return False
 
 
 def rss_kib(pid: int) -> int:

@@ -18,3 +18,9 @@ def test_small_benchmark_run(db_url, engine):
     # every success posts at least its one transfer; the ratio is the run's posting rate over the baseline's
     assert result.postings >= result.succeeded and result.baseline_rate_per_s > 0
     assert abs(result.ratio_to_baseline - result.postings_per_s / result.baseline_rate_per_s) < 0.001
+    # CPU per detail by role: acceptance, the runner and (PostgreSQL on this host) the database each did work
+    cpu = result.cpu_ms_per_detail
+    expected_roles = {"http", "runner", "supervisor", "total"} | ({"database"} if engine.dialect.name == "postgresql" else set())
+    assert set(cpu) == expected_roles, cpu
+    assert cpu["http"] > 0 and cpu["runner"] > 0 and (engine.dialect.name != "postgresql" or cpu["database"] > 0)
+    assert abs(cpu["total"] - sum(v for k, v in cpu.items() if k != "total")) < 0.01
