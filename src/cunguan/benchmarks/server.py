@@ -109,8 +109,8 @@ def _comm(pid: int) -> str:
 class CpuByRole:
     """CPU seconds spent over a window, by role: the server's `supervisor` (NOTIFY delivery and the
     other background work), its `http` workers and the ASYNC `runner` process (told apart by the names
-    `api.server.name_process` gives them) and, when the database is a PostgreSQL server on this host, the `database` backends serving
-    the run's database (`db_pids`, asked at each sample). Why: on a shared machine the wall-clock rate
+    `api.server.name_process` gives them) and, when the database is a PostgreSQL server on this host,
+    the `database` backends serving the run's database (`db_pids`, asked at each sample). Why: on a shared machine the wall-clock rate
     of the same code moves by ±15 % between runs, while the CPU a detail costs each part moves far
     less, and it says which part to work on.
 
@@ -148,8 +148,7 @@ class CpuByRole:
                     continue
                 if self._first:
                     self._start[pid] = cpu
-                known = self._last.get(pid)
-                self._last[pid] = (role or (known[0] if known else self._role(pid)), cpu)
+                self._last[pid] = (role or self._role(pid), cpu)  # a child names itself once it runs
             self._first = False
 
     def _run(self) -> None:
