@@ -35,8 +35,14 @@ def free_port() -> int:
 @contextmanager
 def server_process(url: str, *, workers: int = 1, env: Mapping[str, str] | None = None
                    ) -> Iterator[tuple[subprocess.Popen, int]]:
-    """Start the server on a free port, wait until it accepts connections; stop it (SIGTERM: the runner
-    finishes its chunk) at the end. Yields (the supervisor process, port)."""
+    """Start the server on a free port, wait until every HTTP worker listens; stop it (SIGTERM: the
+    runner finishes its chunk) at the end. Yields (the supervisor process, port).
+
+    Every worker, not the first: the workers bind one by one as their imports finish (a second or
+    two), and the clients that connected meanwhile all stayed with the first worker for the whole run
+    (the kernel spreads connections over the `SO_REUSEPORT` sockets that exist when they arrive):
+    measured with 2 workers, 31 of 32 connections on one of them and ~720 requests/s against ~950/s
+    with both serving."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cunguan.benchmarks.server", url, str(port), str(workers)],
                             env={**os.environ, **(env or {})},
@@ -46,13 +52,11 @@ def server_process(url: str, *, workers: int = 1, env: Mapping[str, str] | None 
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
+            if listeners(port) >= workers:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {listeners(port)} of {workers} workers listen")
+            time.sleep(0.1)
         yield proc, port
     finally:
         if proc.poll() is None:
@@ -62,6 +66,22 @@ def server_process(url: str, *, workers: int = 1, env: Mapping[str, str] | None 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+
+
+def listeners(port: int) -> int:
+    """Sockets listening on TCP `port` of this machine (Linux: /proc/net/tcp and tcp6, state 0A)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as fh:
+                next(fh)  # the header
+                for line in fh:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        count += 1
+        except FileNotFoundError:  # pragma: no cover - no IPv6 on this machine
+            continue
+    return count
 
 
 def tree(pid: int) -> list[int]:

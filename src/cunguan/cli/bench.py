@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typer
 
+from cunguan.api.server import default_workers
+
 app = typer.Typer(help="Benchmarks that print figures against a raw baseline run in the same process.",
                   no_args_is_help=True)
 
@@ -33,7 +35,8 @@ def async_(
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Concurrent submitting clients."),
     batch_size: int = typer.Option(1000, "--batch-size", min=1, max=1000, help="bizDetails per batch."),
     threads: int = typer.Option(1, "--threads", min=1, max=8, help="Runner threads in the server."),
-    workers: int = typer.Option(1, "--workers", min=1, max=8, help="HTTP worker processes of the server."),
+    workers: int = typer.Option(default_workers(), "--workers", min=1, max=8,
+                                help="HTTP worker processes of the server (default: as `cunguan serve`)."),
     users: int = typer.Option(2000, "--users", min=1, help="Investors created by the prepare step."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, no progress bar."),
 ) -> None:
@@ -50,7 +53,8 @@ def sync(
     seconds: float = typer.Option(20.0, "--seconds", min=0.5, help="Length of the timed phase."),
     db: str = typer.Option(None, "--db", help="PostgreSQL server URL to make the scratch database on, or a new "
                            "SQLite file (default: a temporary SQLite file)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=8, help="HTTP worker processes of the server."),
+    workers: int = typer.Option(default_workers(), "--workers", min=1, max=8,
+                                help="HTTP worker processes of the server (default: as `cunguan serve`)."),
     sign_live: bool = typer.Option(False, "--sign-live", help="Clients sign each request in the timed phase "
                                    "(default: signed before the clock starts)."),
     investors: int = typer.Option(2000, "--investors", min=1, help="Investors created by the prepare step."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from cunguan.api.server import MAX_WORKERS, default_workers
 from cunguan.cli.options import DbOption
 from cunguan.db.engine import create_engine, database_url
 
@@ -26,8 +27,8 @@ def serve(
     db: str = DbOption,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, max=16, help="HTTP worker processes (the background work runs in "
-                                "this process beside them)."),
+    workers: int = typer.Option(default_workers(), min=1, max=MAX_WORKERS, help="HTTP worker processes (default:"
+                                " one per core, at most 8; the background work runs in this process beside them)."),
     scheduler: bool = typer.Option(True, help="Also run the cross-bank collection scheduler (every minute)."),
     sms_sink: str = typer.Option("var/sms.jsonl", help="Local file that receives the SMS messages."),
 ) -> None:

@@ -1,6 +1,6 @@
-"""The batched freeze-order executor: USER_AUTO_PRE_TRANSACTION requests that met in a group commit
-(`db.group_commit`, PostgreSQL's single-request path) applied with a constant number of statements,
-each order still all-or-nothing and decided by exactly the checks of the single path
+"""The batched freeze-order executor: USER_AUTO_PRE_TRANSACTION requests that met (in `db.group_commit` on
+PostgreSQL, in the event-loop batch of `router.ServiceFastPath` on SQLite) applied with a constant number
+of statements, each order still all-or-nothing and decided by exactly the checks of the single path
 (`pre_transactions.judge_order`, `authorizations.judge_grant`, the ledger).
 
 `user_auto_pre_transactions(conn, clock, platform_no, reqs)` returns, per request, its answer or its

@@ -552,8 +552,8 @@ def execute_trades(conn: Connection, clock: Clock, platform_no: str, items: Sequ
 
 def sync_transactions(conn: Connection, clock: Clock, platform_no: str,
                       reqs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | BaseException]:
-    """SYNC_TRANSACTION for requests that met in a group commit (`db.group_commit`, PostgreSQL's
-    single-request path): per request the answer `trades.sync_transaction` gives it alone, or its
+    """SYNC_TRANSACTION for requests that met (in `db.group_commit` on PostgreSQL, in the event-loop
+    batch of `router.ServiceFastPath` on SQLite): per request the answer `trades.sync_transaction` gives it alone, or its
     refusal; the register and the rows end as after one request at a time, in this order."""
     items: list[Item] = []
     for req in reqs:

@@ -16,8 +16,10 @@ from custody_world import PLATFORM_NO
 from sqlalchemy import func, select, text
 from wire_calls import fen, ok
 
+from cunguan.api.lanmao import pipeline
 from cunguan.api.lanmao.handler_kit import group_commits
 from cunguan.client import form as form_codec
+from cunguan.custody import trade_batch
 from cunguan.db.tables.custody_trades import custody_trades
 
 pytestmark = pytest.mark.db
@@ -71,12 +73,26 @@ def _wait_for(predicate, what: str, seconds: float = 20.0) -> None:
         time.sleep(0.01)
 
 
-def _meet(engine, client, app, db_kind: str, service: str, lead: dict, others: list[dict]) -> list:
+def _meet(engine, client, app, db_kind: str, service: str, lead: dict, others: list[dict], *,
+          batch_fails: bool = False) -> list:
     """Post `lead`, then `others` together; the answers in that order. On PostgreSQL the project's row
     lock is held meanwhile, so `lead` (alone: nothing was queued when it came) waits inside its
-    transaction while the others queue behind it; they then run as ONE batch (asserted)."""
+    transaction while the others queue behind it; they then run as ONE batch (asserted). On SQLite all
+    of them arrive in one event-loop batch and run as ONE call of the batch executor (asserted).
+    `batch_fails`: that batch breaks, so PostgreSQL's group commit counts no batch done."""
     if db_kind != "postgresql":
-        return _answers(client, _run(lambda: _post_all(app, client, [lead, *others], service)))
+        groups: list[int] = []
+        real = pipeline.call_together
+
+        def spy(calls):
+            groups.append(len(calls))
+            return real(calls)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(pipeline, "call_together", spy)
+            answers = _answers(client, _run(lambda: _post_all(app, client, [lead, *others], service)))
+        assert groups == [1 + len(others)], groups
+        return answers
     with engine.connect() as blocker, concurrent.futures.ThreadPoolExecutor(2) as pool:
         blocker.execute(text("SELECT id FROM custody_projects WHERE project_no = 'GC-1' FOR UPDATE"))
         first = pool.submit(_run, lambda: _post_all(app, client, [lead], service))
@@ -89,7 +105,7 @@ def _meet(engine, client, app, db_kind: str, service: str, lead: dict, others: l
         assert group.batches == batches
         blocker.rollback()
         answers = _answers(client, first.result()) + _answers(client, rest.result())
-    assert group.batches == batches + 1  # the queued ones: one transaction
+    assert group.batches == batches + (0 if batch_fails else 1)  # the queued ones: one transaction
     return answers
 
 
@@ -122,7 +138,11 @@ def test_bids_that_meet_are_answered_each_as_alone(engine, world, client, live_s
     world.audit_clean()
 
 
-def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind):
+@pytest.mark.parametrize("batch_fails", [False, True], ids=["batched", "batch-fails"])
+def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind, batch_fails,
+                                                       monkeypatch):
+    """`batch-fails`: the batch executor breaks (a bug, not a refusal) once the requests met: its
+    savepoint or transaction is undone and each request runs alone, with the same answers."""
     world.register("B", role="BORROWERS")
     investors = [world.register(f"I{i}", auth_list="TENDER", fund=1000) for i in range(5)]
     _establish(client)
@@ -136,7 +156,17 @@ def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, li
         _release("REL-1", "BID-1", "I1", "100.00"),  # a repeat of REL-1: the duplicate
         _release("REL-4", "BID-4", "I4", "100.00"),
     ]
-    answers = _meet(engine, client, live_server.app, db_kind, "SYNC_TRANSACTION", lead, others)
+    if batch_fails:
+        real = trade_batch.execute_trades
+
+        def broken(conn, clock, platform_no, items, **kw):
+            if len(items) > 1:
+                real(conn, clock, platform_no, items, **kw)  # its writes are made, then undone
+                raise RuntimeError("the batch executor broke")
+            return real(conn, clock, platform_no, items, **kw)
+
+        monkeypatch.setattr(trade_batch, "execute_trades", broken)
+    answers = _meet(engine, client, live_server.app, db_kind, "SYNC_TRANSACTION", lead, others, batch_fails=batch_fails)
     duplicate = sorted([answers[1], answers[4]], key=str)
     assert duplicate == sorted([("SUCCESS", None), ("INIT", "100013")], key=str), answers
     answers[1] = answers[4] = "REL-1"

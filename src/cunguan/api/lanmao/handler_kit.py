@@ -11,7 +11,9 @@
   concurrent requests of the service meet in a group commit (`db.group_commit`: one per engine and
   platform) and `batch_service(conn, clock, platform_no, reqs)` applies those that met in one
   transaction — one answer (or refusal, as an exception) per request, each the one `service` would
-  give it alone. A lone request runs `service` as before.
+  give it alone. A lone request runs `service` as before. On SQLite the same `batch_service` serves
+  the requests of the service and platform that meet in one event-loop batch (`handler.together`,
+  called by `pipeline.call_together`), in one savepoint of that batch's shared transaction.
 
 Handlers of all three shapes are `batchable`: short, with no effect outside their transaction, so the
 SQLite batch of `router.ServiceFastPath` may run them on the event loop inside its shared
@@ -78,8 +80,13 @@ def combined(service: Callable[..., Any], batch_service: Callable[..., list[Any]
                 group = groups[key] = GroupCommit(ctx.engine, lambda item: alone(*item), run_batch)
         return group.submit((ctx, req))
 
+    def together(ctx: ServiceContext, reqs: list[dict[str, Any]]) -> list[Any]:
+        return run_in_transaction(ctx.engine, lambda conn: batch_service(conn, ctx.clock, ctx.platform_no, reqs),
+                                  grouped=True)
+
     handler.__name__ = f"handle_{getattr(service, '__name__', 'service')}"
     handler.batchable = True  # type: ignore[attr-defined]
+    handler.together = together  # type: ignore[attr-defined]
     return handler
 
 

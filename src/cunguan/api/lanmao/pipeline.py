@@ -161,6 +161,29 @@ def call(call_: Call) -> Call:
     return call_
 
 
+def call_together(calls: list[Call]) -> list[Call]:
+    """Run admitted requests of one batched service (`handler_kit.combined`) and one platform with its
+    batch service at once. Each request gets the answer or refusal it would get alone. If the batch
+    fails as a whole (a bug or a lost connection, not a refusal), its savepoint is rolled back and each
+    request runs alone, as if no batch had formed."""
+    first = calls[0]
+    assert first.ctx is not None and all(
+        c.admitted and c.spec is first.spec and c.ctx is not None and c.ctx.platform_no == first.ctx.platform_no
+        for c in calls), "one service and one platform per batch"
+    try:
+        outcomes = first.spec.handler.together(first.ctx, [c.req for c in calls])  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - never let one batch decide the other requests' fate
+        logger.exception("lanmao %s batch failed; its requests run alone [cid=%s]", first.service,
+                         first.correlation_id)
+        return [call(c) for c in calls]
+    for call_, outcome in zip(calls, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            call_.error = _wire_error(call_, outcome)
+        else:
+            call_.result = outcome
+    return calls
+
+
 def fail(call_: Call) -> Call:
     """Turn an answered request into the generic system error (its work did not become durable)."""
     call_.result, call_.error = None, system_error(call_.correlation_id)

@@ -105,7 +105,7 @@ for the server's round trips, or for the group commit its SYNC_TRANSACTION or US
 joined (`handler_kit.combined`), whose next batch holds as many requests as threads are waiting.
 Measured (`cunguan bench sync`, PostgreSQL, one worker): 8 threads 347 requests/s, 16 → 499/s,
 32 → 607/s, 64 → 607/s."""
-BATCH_MAX = 16
+BATCH_MAX = 32
 """Requests per SQLite batch: bounds how long the event loop is busy with one batch (~1 ms a request)
 and so the latency a request arriving meanwhile adds."""
 
@@ -122,7 +122,8 @@ class ServiceFastPath:
     batch), then answered — only after the commit returned. No thread hand-off and no GIL ping-pong:
     SQLite's calls take microseconds, and a thread that releases the GIL around each of them and waits
     to get it back doubled a request's CPU (measured: 1.2 ms in one thread, 1.8 ms with a loop thread
-    and a pool thread taking turns). Handlers that are not `batchable` (ASYNC_TRANSACTION acceptance,
+    and a pool thread taking turns). The requests of one batched service and platform among them run
+    as one call of its batch executor (`_together`, `pipeline.call_together`). Handlers that are not `batchable` (ASYNC_TRANSACTION acceptance,
     the money services with their own units of work) and everything on PostgreSQL — where a round
     trip waits for the server and concurrent transactions are the point — run on the service
     threads."""
@@ -194,12 +195,14 @@ class ServiceFastPath:
         alone = [c for c in calls if c.admitted and not getattr(c.spec.handler, "batchable", False)]
         try:
             with shared.current():
-                for call_ in calls:
-                    if call_.admitted and call_ not in alone:
-                        before = shared.joined
-                        pipeline.call(call_)
-                        if shared.joined > before and call_.error is None:
-                            joined.append(call_)
+                for group in _together(calls, alone):
+                    before = shared.joined
+                    if len(group) == 1:
+                        pipeline.call(group[0])
+                    else:
+                        pipeline.call_together(group)
+                    if shared.joined > before:
+                        joined.extend(call_ for call_ in group if call_.error is None)
         except BaseException as exc:  # never leave the write lock held: undo the batch, answer 100001
             shared.rollback(exc)
             raise
@@ -212,6 +215,29 @@ class ServiceFastPath:
         loop = asyncio.get_running_loop()  # the others run alone, on the service threads, after the commit
         return [loop.run_in_executor(self.pool, _call_and_respond, rt, c) if c in alone else pipeline.respond(rt, c)
                 for c in calls]
+
+
+def _together(calls: list[pipeline.Call], alone: list[pipeline.Call]) -> list[list[pipeline.Call]]:
+    """The batch's calls that run in its shared transaction, in arrival order, except that the calls of
+    one batched service (`handler_kit.combined`, `together`) and one platform are gathered at the place
+    of the first of them. Decision: the requests of a batch arrived concurrently, so any order of them
+    is a valid serial order; PostgreSQL's group commit gathers them the same way."""
+    groups: list[list[pipeline.Call]] = []
+    by_key: dict[tuple[object, str], list[pipeline.Call]] = {}
+    for call_ in calls:
+        if not call_.admitted or call_ in alone:
+            continue
+        assert call_.spec is not None and call_.ctx is not None
+        if getattr(call_.spec.handler, "together", None) is None:
+            groups.append([call_])
+            continue
+        key = (call_.spec.handler, call_.ctx.platform_no)
+        group = by_key.get(key)
+        if group is None:
+            group = by_key[key] = []
+            groups.append(group)
+        group.append(call_)
+    return groups
 
 
 def _call_and_respond(rt: pipeline.Runtime, call_: pipeline.Call) -> responses.WireResponse:

@@ -40,7 +40,8 @@ BATCHED: dict[str, tuple[Service, Callable[..., list[Any]]]] = {
     "USER_AUTO_PRE_TRANSACTION": (pre_transactions.user_auto_pre_transaction, bid_batch.user_auto_pre_transactions),
     "SYNC_TRANSACTION": (trades.sync_transaction, trade_batch.sync_transactions),
 }
-"""Services whose concurrent requests meet in a group commit on PostgreSQL (`handler_kit.combined`)."""
+"""Services whose concurrent requests are applied together by their batch executor (`handler_kit.combined`):
+in a group commit on PostgreSQL, in the event-loop batch on SQLite."""
 
 
 def register(registry: Registry) -> None:
