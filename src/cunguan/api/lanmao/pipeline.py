@@ -164,7 +164,7 @@ def call(call_: Call) -> Call:
 def call_together(calls: list[Call]) -> list[Call]:
     """Run admitted requests of one batched service (`handler_kit.combined`) and one platform with its
     batch service at once. Each request gets the answer or refusal it would get alone. If the batch
-    fails as a whole (a bug or a lost connection, not a refusal), its savepoint is rolled back and each
+    fails as a whole (a bug or a lost connection, not a refusal), what it wrote is rolled back and each
     request runs alone, as if no batch had formed."""
     first = calls[0]
     assert first.ctx is not None and all(

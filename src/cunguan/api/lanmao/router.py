@@ -105,7 +105,7 @@ for the server's round trips, or for the group commit its SYNC_TRANSACTION or US
 joined (`handler_kit.combined`), whose next batch holds as many requests as threads are waiting.
 Measured (`cunguan bench sync`, PostgreSQL, one worker): 8 threads 347 requests/s, 16 → 499/s,
 32 → 607/s, 64 → 607/s."""
-BATCH_MAX = 32
+BATCH_MAX = 16
 """Requests per SQLite batch: bounds how long the event loop is busy with one batch (~1 ms a request)
 and so the latency a request arriving meanwhile adds."""
 
@@ -123,10 +123,10 @@ class ServiceFastPath:
     SQLite's calls take microseconds, and a thread that releases the GIL around each of them and waits
     to get it back doubled a request's CPU (measured: 1.2 ms in one thread, 1.8 ms with a loop thread
     and a pool thread taking turns). The requests of one batched service and platform among them run
-    as one call of its batch executor (`_together`, `pipeline.call_together`). Handlers that are not `batchable` (ASYNC_TRANSACTION acceptance,
-    the money services with their own units of work) and everything on PostgreSQL — where a round
-    trip waits for the server and concurrent transactions are the point — run on the service
-    threads."""
+    as one call of its batch executor (`_together`, `pipeline.call_together`). Handlers that are not
+    `batchable` (ASYNC_TRANSACTION acceptance, the money services with their own units of work) and
+    everything on PostgreSQL — where a round trip waits for the server and concurrent transactions are
+    the point — run on the service threads."""
 
     def __init__(self, app: FastAPI, path: str, threads: int) -> None:
         self.app, self.path = app, path
