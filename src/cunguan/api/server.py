@@ -43,9 +43,9 @@ MAX_WORKERS = 16
 def default_workers() -> int:
     """HTTP processes when none are asked for: one per core, at most 8. Decision: a request's CPU (its
     signature above all) is spent in its HTTP process, so one process serves about one core's worth;
-    measured (`cunguan bench sync`, 2 cores, 32 clients) 1 process 700/s on SQLite, 430/s on PostgreSQL;
-    2 processes 960-1,010/s and 516/s. More processes than cores only add SQLite writers waiting at
-    the writer gate."""
+    measured (`cunguan bench sync`, 2 cores, 32 clients) 1 process 682-720/s on SQLite, 434/s on
+    PostgreSQL; 2 processes 1,037-1,060/s and 493-516/s. More processes than cores only add SQLite
+    writers waiting at the writer gate."""
     return max(1, min(os.cpu_count() or 1, 8))
 RESTART_PAUSE_S = 1.0
 
