@@ -96,6 +96,23 @@ class GroupCommit(Generic[Item, Outcome]):
             raise outcome
         return outcome  # type: ignore[return-value]
 
+    def submit_all(self, items: Sequence[Item]) -> list[Outcome | BaseException]:
+        """The outcomes of items that arrive together (an event-loop batch of requests), in order,
+        each refusal as its exception: they queue as one run, so they meet in a batch of their own or
+        join the one forming behind a running batch. The lead passes in queue order, so a run split
+        by `max_items` is led on, slot by slot, by this same caller."""
+        slots: list[_Slot[Item, Outcome]] = [_Slot(item) for item in items]
+        with self._lock:
+            self._queue.extend(slots)
+            slots[0].leads = not self._busy
+            self._busy = True
+        for slot in slots:
+            if not slot.leads:
+                slot.ready.wait()
+            if slot.leads and slot.outcome is _PENDING:
+                self._lead()
+        return [slot.outcome for slot in slots]  # type: ignore[misc]
+
     def _lead(self) -> None:
         with self._lock:
             batch, self._queue = self._queue[:self.max_items], self._queue[self.max_items:]

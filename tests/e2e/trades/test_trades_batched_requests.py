@@ -1,7 +1,7 @@
-"""Requests that arrive together (SQLite: one batch on the event loop, one shared transaction, each
-request in its own savepoint): each is answered exactly as alone, a refused one leaves no trace, and
-when the batch's commit fails none of them is reported done. On PostgreSQL the same requests run on
-the service threads, with the same answers."""
+"""Requests that arrive together are one batch (SQLite: on the event loop, one shared transaction,
+each request in its own savepoint; PostgreSQL: on a service thread, each request in its own
+transaction): each is answered exactly as alone, in arrival order, a refused one leaves no trace, and
+when the commit fails none of them is reported done."""
 
 from __future__ import annotations
 
@@ -50,14 +50,20 @@ def _post_together(app, client, requests_: list[dict]) -> list[dict]:
 
 @pytest.fixture
 def batches(monkeypatch) -> list[int]:
+    """The sizes of the batches served (SQLite: on the event loop; PostgreSQL: on a service thread)."""
     sizes: list[int] = []
-    original = router.ServiceFastPath._run_batch
+    on_loop, on_thread = router.ServiceFastPath._run_batch, router._serve_batch
 
-    def recording(self, rt, batch):
+    def recording_on_loop(self, rt, batch):
         sizes.append(len(batch))
-        return original(self, rt, batch)
+        return on_loop(self, rt, batch)
 
-    monkeypatch.setattr(router.ServiceFastPath, "_run_batch", recording)
+    def recording_on_thread(rt, batch):
+        sizes.append(len(batch))
+        return on_thread(rt, batch)
+
+    monkeypatch.setattr(router.ServiceFastPath, "_run_batch", recording_on_loop)
+    monkeypatch.setattr(router, "_serve_batch", recording_on_thread)
     return sizes
 
 
@@ -66,7 +72,7 @@ def _orders(engine) -> int:
         return conn.execute(select(func.count()).select_from(custody_pre_transactions)).scalar_one()
 
 
-def test_a_batch_answers_each_request_as_alone(engine, world, client, live_server, batches, db_kind):
+def test_a_batch_answers_each_request_as_alone(engine, world, client, live_server, batches):
     world.register("U", fund="100.00")
     answers = _post_together(live_server.app, client, [
         _freeze("F-1", "10.00"), _freeze("F-2", "20.00"), _freeze("F-1", "30.00"),  # F-1 again: a duplicate
@@ -74,17 +80,10 @@ def test_a_batch_answers_each_request_as_alone(engine, world, client, live_serve
         _freeze("F-4", "40.00"),
     ])
     got = [(a["status"], a.get("errorCode")) for a in answers]
-    duplicate = [("SUCCESS", None), ("INIT", "100013")]
-    first_f1_won = True
-    if db_kind == "sqlite":
-        assert batches == [5]  # all five in one batch, one commit, in arrival order
-    else:  # concurrent threads: whichever F-1 claims first wins, the other is the duplicate
-        assert sorted([got[0], got[2]], key=str) == sorted(duplicate, key=str), got
-        first_f1_won = got[0] == ("SUCCESS", None)
-        got[0], got[2] = duplicate
+    assert batches == [5]  # all five in one batch, run in arrival order (SQLite: one commit)
     assert got == [("SUCCESS", None), ("SUCCESS", None), ("INIT", "100013"), ("INIT", "100014"), ("SUCCESS", None)]
     assert _orders(engine) == 3
-    assert world.balance("U") == (10_000, 7_000 if first_f1_won else 9_000)  # F-1 (10 or 30) + 20 + 40 frozen
+    assert world.balance("U") == (10_000, 7_000)  # F-1 (10.00, the first) + 20 + 40 frozen
     with engine.connect() as conn:
         claimed = set(conn.execute(select(custody_requests.c.request_no)).scalars())
     assert {"F-1", "F-2", "F-4"} <= claimed and "F-3" not in claimed  # the refused claim rolled back too
@@ -114,4 +113,20 @@ def test_a_failed_commit_answers_every_joined_request_with_a_system_error(engine
     monkeypatch.undo()
     assert _orders(engine) == 0 and world.balance("U") == (10_000, 0)
     assert _post_together(live_server.app, client, [_freeze("G-1", "10.00")])[0]["status"] == "SUCCESS"  # retried
+    world.audit_clean()
+
+
+def test_two_event_loops_driving_one_app_each_get_their_own_answers(engine, world, client, live_server, batches):
+    """A batch is formed per event loop (a request's future belongs to its loop): two loops posting at
+    once never answer each other's requests."""
+    world.register("U", fund="100.00")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(_post_together, live_server.app, client, [_freeze(f"{side}-{i}", f"{i}.00")
+                                                                      for i in range(1, 6)])
+                for side in ("A", "B")]
+        answers = [run.result(timeout=60) for run in runs]
+    for side, got in zip(("A", "B"), answers, strict=True):
+        assert [(a["status"], a["requestNo"]) for a in got] == [("SUCCESS", f"{side}-{i}") for i in range(1, 6)]
+    assert sum(batches) == 10 and _orders(engine) == 10
+    assert world.balance("U") == (10_000, 3_000)  # (1 + 2 + 3 + 4 + 5) yuan frozen by each loop
     world.audit_clean()

@@ -1,23 +1,20 @@
 """SYNC_TRANSACTION and USER_AUTO_PRE_TRANSACTION requests that arrive together are answered each
-exactly as alone — on PostgreSQL through the group commit (`db.group_commit`: one transaction of the
-batched executor for the requests that queued while the previous one ran), on SQLite through the
-event-loop batch. Refused and duplicate requests among them leave no trace; the money and the audit
+exactly as alone, through the event-loop batch of `router.ServiceFastPath` (one call of the batched
+executor on both engines; the group commit of the requests that meet across threads is
+`tests/integration/ledger/test_group_commit.py`'s). Refused and duplicate requests among them leave no trace; the money and the audit
 end as after one at a time."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 
 import httpx
 import pytest
-from custody_world import PLATFORM_NO
 from sqlalchemy import func, select, text
 from wire_calls import fen, ok
 
 from cunguan.api.lanmao import pipeline
-from cunguan.api.lanmao.handler_kit import group_commits
 from cunguan.client import form as form_codec
 from cunguan.custody import trade_batch
 from cunguan.db.tables.custody_trades import custody_trades
@@ -66,57 +63,32 @@ def _run(coro_factory):
         return pool.submit(asyncio.run, coro_factory()).result()
 
 
-def _wait_for(predicate, what: str, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+def _meet(client, app, service: str, lead: dict, others: list[dict]) -> list:
+    """Post `lead` and `others` together; the answers in that order. They arrive in one event-loop
+    batch and run as ONE call of the batch executor (asserted): on SQLite in a savepoint of the batch's
+    shared transaction, on PostgreSQL in a transaction of its own on a service thread."""
+    groups: list[int] = []
+    real = pipeline.call_together
 
+    def spy(calls):
+        groups.append(len(calls))
+        return real(calls)
 
-def _meet(engine, client, app, db_kind: str, service: str, lead: dict, others: list[dict], *,
-          batch_fails: bool = False) -> list:
-    """Post `lead`, then `others` together; the answers in that order. On PostgreSQL the project's row
-    lock is held meanwhile, so `lead` (alone: nothing was queued when it came) waits inside its
-    transaction while the others queue behind it; they then run as ONE batch (asserted). On SQLite all
-    of them arrive in one event-loop batch and run as ONE call of the batch executor (asserted).
-    `batch_fails`: that batch breaks, so PostgreSQL's group commit counts no batch done."""
-    if db_kind != "postgresql":
-        groups: list[int] = []
-        real = pipeline.call_together
-
-        def spy(calls):
-            groups.append(len(calls))
-            return real(calls)
-
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(pipeline, "call_together", spy)
-            answers = _answers(client, _run(lambda: _post_all(app, client, [lead, *others], service)))
-        assert groups == [1 + len(others)], groups
-        return answers
-    with engine.connect() as blocker, concurrent.futures.ThreadPoolExecutor(2) as pool:
-        blocker.execute(text("SELECT id FROM custody_projects WHERE project_no = 'GC-1' FOR UPDATE"))
-        first = pool.submit(_run, lambda: _post_all(app, client, [lead], service))
-        key = (service, PLATFORM_NO)
-        _wait_for(lambda: key in group_commits(engine), "the first request to reach the group commit")
-        group = group_commits(engine)[key]
-        batches = group.batches
-        rest = pool.submit(_run, lambda: _post_all(app, client, others, service))
-        _wait_for(lambda: group.queued() == len(others), "the other requests to queue")
-        assert group.batches == batches
-        blocker.rollback()
-        answers = _answers(client, first.result()) + _answers(client, rest.result())
-    assert group.batches == batches + (0 if batch_fails else 1)  # the queued ones: one transaction
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "call_together", spy)
+        answers = _answers(client, _run(lambda: _post_all(app, client, [lead, *others], service)))
+    assert groups == [1 + len(others)], groups
     return answers
 
 
-def test_bids_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind):
+def test_bids_that_meet_are_answered_each_as_alone(engine, world, client, live_server):
     world.register("B", role="BORROWERS")
     for i, funds in enumerate((1000, 1000, 50, 1000)):
         world.register(f"I{i}", auth_list="TENDER", fund=funds)
     _establish(client)
     bid = lambda no, investor, yuan: {"requestNo": no, "platformUserNo": investor, "bizType": "TENDER",  # noqa: E731
                                       "amount": yuan, "projectNo": "GC-1"}
-    answers = _meet(engine, client, live_server.app, db_kind, "USER_AUTO_PRE_TRANSACTION", bid("BID-0", "I0", "100.00"), [
+    answers = _meet(client, live_server.app, "USER_AUTO_PRE_TRANSACTION", bid("BID-0", "I0", "100.00"), [
         bid("BID-1", "I1", "200.00"),
         bid("BID-2", "I2", "60.00"),  # more than I2 has: refused, nothing of it stays
         bid("BID-1", "I1", "200.00"),  # a repeat: the duplicate
@@ -139,7 +111,7 @@ def test_bids_that_meet_are_answered_each_as_alone(engine, world, client, live_s
 
 
 @pytest.mark.parametrize("batch_fails", [False, True], ids=["batched", "batch-fails"])
-def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, live_server, db_kind, batch_fails,
+def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, live_server, batch_fails,
                                                        monkeypatch):
     """`batch-fails`: the batch executor breaks (a bug, not a refusal) once the requests met: its
     savepoint or transaction is undone and each request runs alone, with the same answers."""
@@ -166,7 +138,7 @@ def test_releases_that_meet_are_answered_each_as_alone(engine, world, client, li
             return real(conn, clock, platform_no, items, **kw)
 
         monkeypatch.setattr(trade_batch, "execute_trades", broken)
-    answers = _meet(engine, client, live_server.app, db_kind, "SYNC_TRANSACTION", lead, others, batch_fails=batch_fails)
+    answers = _meet(client, live_server.app, "SYNC_TRANSACTION", lead, others)
     duplicate = sorted([answers[1], answers[4]], key=str)
     assert duplicate == sorted([("SUCCESS", None), ("INIT", "100013")], key=str), answers
     answers[1] = answers[4] = "REL-1"

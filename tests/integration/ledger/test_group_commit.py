@@ -1,7 +1,8 @@
 """`db.group_commit.GroupCommit` on a real database: callers that queue while a batch runs are applied
 by ONE transaction of the batch function and each gets its own outcome; a refusal reaches its caller
 only; a lone caller takes the single path; a failed batch leaves nothing and every item then runs
-alone; a lock conflict retries the whole batch."""
+alone; a lock conflict retries the whole batch; a run of items submitted together (`submit_all`)
+meets as a whole."""
 
 from __future__ import annotations
 
@@ -133,3 +134,51 @@ def test_the_lead_passes_to_a_caller_that_queued(engine):
     assert [r.split()[1] for r in results] == [str(i) for i in range(1, 61)]
     assert sorted(s.rows()) == list(range(1, 61))
     assert all(len(b) <= 3 for b in s.batches)
+
+
+def test_a_run_submitted_together_is_one_batch_with_an_outcome_each(engine):
+    s = Scenario(engine)
+    group = GroupCommit(engine, s.one, s.batch)
+    outcomes = group.submit_all([1, -2, 3])
+    assert outcomes[0] == "batch 1" and outcomes[2] == "batch 3"
+    assert isinstance(outcomes[1], Refused)  # a refusal is returned, not raised: the others are answered
+    assert s.batches == [[1, -2, 3]] and group.batches == 1
+    assert group.submit_all([4]) == ["alone 4"]  # a run of one takes the single path
+    assert s.rows() == {1: "batch", 3: "batch", 4: "alone"} and group.queued() == 0
+
+
+def test_a_run_joins_the_callers_queued_behind_a_running_batch(engine):
+    s = Scenario(engine)
+    group = GroupCommit(engine, s.one, s.batch)
+    s.gate.clear()
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(group.submit, 1)
+        assert s.entered.wait(10)
+        lone = pool.submit(group.submit, 2)
+        deadline = time.monotonic() + 10
+        while group.queued() != 1:
+            assert time.monotonic() < deadline, group.queued()
+            time.sleep(0.005)
+        run = pool.submit(group.submit_all, [3, 4])
+        while group.queued() != 3:
+            assert time.monotonic() < deadline, group.queued()
+            time.sleep(0.005)
+        s.gate.set()
+        assert (first.result(), lone.result(), run.result()) == ("alone 1", "batch 2", ["batch 3", "batch 4"])
+    assert s.batches == [[2, 3, 4]] and group.batches == 1
+
+
+def test_a_run_longer_than_a_batch_is_led_on_by_its_own_caller(engine):
+    s = Scenario(engine)
+    group = GroupCommit(engine, s.one, s.batch, max_items=3)
+    assert group.submit_all(list(range(1, 8))) == [*(f"batch {i}" for i in range(1, 7)), "alone 7"]
+    assert s.batches == [[1, 2, 3], [4, 5, 6]] and group.queued() == 0
+    with ThreadPoolExecutor(8) as pool:  # runs and single callers at once: each its own outcomes
+        runs = [pool.submit(group.submit_all, list(range(10 * k, 10 * k + 5))) for k in range(1, 5)]
+        singles = [pool.submit(group.submit, 100 + k) for k in range(8)]
+        for k, run in enumerate(runs, start=1):
+            assert [int(outcome.split()[1]) for outcome in run.result()] == list(range(10 * k, 10 * k + 5))
+        assert [int(f.result().split()[1]) for f in singles] == list(range(100, 108))
+    assert sorted(s.rows()) == [*range(1, 8), *(i for k in range(1, 5) for i in range(10 * k, 10 * k + 5)),
+                                *range(100, 108)]
+    assert all(len(b) <= 3 for b in s.batches) and group.queued() == 0

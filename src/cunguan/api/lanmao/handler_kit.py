@@ -11,9 +11,10 @@
   concurrent requests of the service meet in a group commit (`db.group_commit`: one per engine and
   platform) and `batch_service(conn, clock, platform_no, reqs)` applies those that met in one
   transaction — one answer (or refusal, as an exception) per request, each the one `service` would
-  give it alone. A lone request runs `service` as before. On SQLite the same `batch_service` serves
-  the requests of the service and platform that meet in one event-loop batch (`handler.together`,
-  called by `pipeline.call_together`), in one savepoint of that batch's shared transaction.
+  give it alone. A lone request runs `service` as before. The requests of the service and platform
+  that arrive in one event-loop batch (`handler.together`, called by `pipeline.call_together`) meet
+  as a whole: on PostgreSQL they enter the group commit together (`GroupCommit.submit_all`); on SQLite
+  `batch_service` applies them in one savepoint of that batch's shared transaction.
 
 Handlers of all three shapes are `batchable`: short, with no effect outside their transaction, so the
 SQLite batch of `router.ServiceFastPath` may run them on the event loop inside its shared
@@ -69,18 +70,23 @@ def combined(service: Callable[..., Any], batch_service: Callable[..., list[Any]
         ctx = items[0][0]
         return batch_service(conn, ctx.clock, ctx.platform_no, [req for _ctx, req in items])
 
-    def handler(ctx: ServiceContext, req: dict[str, Any]) -> Any:
-        if ctx.engine.dialect.name != "postgresql":
-            return alone(ctx, req)
+    def group(ctx: ServiceContext) -> GroupCommit:
         key = (ctx.service_name, ctx.platform_no)
         with _groups_lock:
             groups = _groups.setdefault(ctx.engine, {})
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = GroupCommit(ctx.engine, lambda item: alone(*item), run_batch)
-        return group.submit((ctx, req))
+            found = groups.get(key)
+            if found is None:
+                found = groups[key] = GroupCommit(ctx.engine, lambda item: alone(*item), run_batch)
+        return found
+
+    def handler(ctx: ServiceContext, req: dict[str, Any]) -> Any:
+        if ctx.engine.dialect.name != "postgresql":
+            return alone(ctx, req)
+        return group(ctx).submit((ctx, req))
 
     def together(ctx: ServiceContext, reqs: list[dict[str, Any]]) -> list[Any]:
+        if ctx.engine.dialect.name == "postgresql":
+            return group(ctx).submit_all([(ctx, req) for req in reqs])
         return run_in_transaction(ctx.engine, lambda conn: batch_service(conn, ctx.clock, ctx.platform_no, reqs),
                                   grouped=True)
 

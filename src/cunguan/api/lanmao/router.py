@@ -9,9 +9,12 @@ overrides the wall clock, read per request so tests can move it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
+import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
@@ -25,6 +28,7 @@ from cunguan.api.lanmao.services import build_registry
 from cunguan.clock import Clock
 from cunguan.custody.errors import BAD_JSON, InvalidRequest
 from cunguan.db.engine import is_sqlite
+from cunguan.db.reads import reading
 from cunguan.db.tx import SharedTransaction
 from cunguan.settings import Settings, int_setting
 
@@ -97,17 +101,39 @@ def build_router(settings: Settings) -> APIRouter:
 
 
 SERVICE_THREADS = {"sqlite": 8, "postgresql": 32}
-"""Threads that run `/service` pipelines that are not batched (PostgreSQL: all of them), by engine;
-`CUNGUAN_LANMAO_THREADS` overrides. SQLite: few on purpose — what runs there is mostly Python under
-the GIL, and with anyio's 40 threads, 32 clients kept 32 threads fighting for it (a signed query's
-server CPU went from 2.5 ms to 1.7 ms with 4-8 threads). PostgreSQL: a thread there mostly waits —
-for the server's round trips, or for the group commit its SYNC_TRANSACTION or USER_AUTO_PRE_TRANSACTION
-joined (`handler_kit.combined`), whose next batch holds as many requests as threads are waiting.
-Measured (`cunguan bench sync`, PostgreSQL, one worker): 8 threads 347 requests/s, 16 → 499/s,
-32 → 607/s, 64 → 607/s."""
+"""Threads that run `/service` work off the event loop, by engine; `CUNGUAN_LANMAO_THREADS` overrides.
+SQLite: few on purpose — what runs there is mostly Python under the GIL, and with anyio's 40 threads,
+32 clients kept 32 threads fighting for it (a signed query's server CPU went from 2.5 ms to 1.7 ms with
+4-8 threads); they run only the handlers that are not `batchable`. PostgreSQL: they also run the
+event-loop batches (`BATCHES_IN_FLIGHT` at a time), and a thread there mostly waits for the server's
+round trips or for a group commit (`handler_kit.combined`)."""
 BATCH_MAX = 16
-"""Requests per SQLite batch: bounds how long the event loop is busy with one batch (~1 ms a request)
-and so the latency a request arriving meanwhile adds."""
+"""Requests per batch: bounds how long one batch takes (~1 ms a request) and so the latency a request
+arriving meanwhile adds."""
+BATCHES_IN_FLIGHT = 1
+"""PostgreSQL: batches of one event loop running at once on the service threads. While one runs, new
+requests queue, so the next batch holds what arrived meanwhile (a group commit's shape), and a
+service's requests in it reach their group commit together, with no other batch of this process to
+split them or to wait for. Measured (`cunguan bench sync --db postgresql://...`, 2 workers, 32
+clients): 1 → 1,073-1,103 requests/s (server CPU 0.87 ms a request), 2 → 722-773/s (1.29-1.36 ms),
+4 → 590-688/s, 8 → 606/s: more at once means smaller batches, more lone requests on the single path,
+more round trips and hand-offs. The price, as on SQLite (where the whole loop waits): a batch that
+waits for a row lock holds back the `/service` requests that queue behind it in that process; the
+longest holders, the ASYNC runner's chunks, aim at `async_runner.TARGET_CHUNK_S` (0.15 s)."""
+
+
+@dataclass(eq=False)
+class _Queue:
+    """The requests of one event loop waiting for their batch (tests drive one app from several loops,
+    and a future must be resolved on its own loop)."""
+
+    pending: list[tuple[bytes, str, asyncio.Future]] = field(default_factory=list)
+    scheduled: bool = False
+    running: int = 0
+
+    def take(self) -> list[tuple[bytes, str, asyncio.Future]]:
+        batch, self.pending = self.pending[:BATCH_MAX], self.pending[BATCH_MAX:]
+        return batch
 
 
 class ServiceFastPath:
@@ -116,23 +142,27 @@ class ServiceFastPath:
     a request). Multipart bodies go through the mounted route instead; both give the same answers
     byte for byte (both end in `pipeline.admit/call/respond`).
 
-    On SQLite the requests that arrive together are run as one batch on the event loop itself
-    (`_run_batch`): authenticated on one read connection, their handlers run in ONE shared
-    transaction, each in its own savepoint (`db.tx.SharedTransaction`: one commit, one fsync, for the
-    batch), then answered — only after the commit returned. No thread hand-off and no GIL ping-pong:
-    SQLite's calls take microseconds, and a thread that releases the GIL around each of them and waits
-    to get it back doubled a request's CPU (measured: 1.2 ms in one thread, 1.8 ms with a loop thread
-    and a pool thread taking turns). The requests of one batched service and platform among them run
-    as one call of its batch executor (`_together`, `pipeline.call_together`). Handlers that are not
-    `batchable` (ASYNC_TRANSACTION acceptance, the money services with their own units of work) and
-    everything on PostgreSQL — where a round trip waits for the server and concurrent transactions are
-    the point — run on the service threads."""
+    The requests that arrive together are served as one batch: authenticated on one read connection,
+    the requests of one batched service and platform among them run as one call of its batch
+    executor (`_together`, `pipeline.call_together`), then answered.
+    - SQLite (`_run_batch`): on the event loop itself, with the batch's handlers in ONE shared
+      transaction, each in its own savepoint (`db.tx.SharedTransaction`: one commit, one fsync, for
+      the batch), answered only after the commit returned. No thread hand-off and no GIL ping-pong:
+      SQLite's calls take microseconds, and a thread that releases the GIL around each of them and
+      waits to get it back doubled a request's CPU (measured: 1.2 ms in one thread, 1.8 ms with a loop
+      thread and a pool thread taking turns).
+    - PostgreSQL (`_serve_batch`): on a service thread, up to `BATCHES_IN_FLIGHT` batches at once,
+      each group in a transaction of its own (retried on conflicts), since a round trip waits for the
+      server and concurrent transactions are the point. One hand-off a batch instead of one a request,
+      one connection for the authentication, no group-commit wake-up for a service's requests that met
+      here, and signing in the same thread.
+    Handlers that are not `batchable` (ASYNC_TRANSACTION acceptance, the money services with their own
+    units of work) run alone on the service threads, after the batch."""
 
     def __init__(self, app: FastAPI, path: str, threads: int) -> None:
         self.app, self.path = app, path
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="cunguan-lanmao")
-        self._pending: list[tuple[bytes, str, asyncio.Future]] = []
-        self._scheduled = False
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
 
     def wants(self, scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
@@ -154,31 +184,57 @@ class ServiceFastPath:
             wr = await loop.run_in_executor(self.pool, pipeline.error_response, rt, "service",
                                             WireError("1", BAD_JSON, exc.message), None, cid)
         else:
-            if is_sqlite(rt.engine):
-                future = loop.create_future()
-                self._pending.append((body, cid, future))
-                if not self._scheduled:
-                    self._scheduled = True
-                    loop.call_soon(self._drain, rt)
-                wr = await future
-            else:
-                wr = await loop.run_in_executor(self.pool, pipeline.process, rt, "service", body, None, cid)
+            queue = self._queues.get(loop)
+            if queue is None:
+                queue = self._queues[loop] = _Queue()
+            future = loop.create_future()
+            queue.pending.append((body, cid, future))
+            if not queue.scheduled:
+                queue.scheduled = True
+                loop.call_soon(self._drain if is_sqlite(rt.engine) else self._dispatch, rt, queue)
+            wr = await future
         headers = [(b"content-type", wr.media_type.encode("latin-1")), (b"content-length", str(len(wr.body)).encode())]
         headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in wr.headers.items()]
         await send({"type": "http.response.start", "status": wr.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": wr.body})
 
-    def _drain(self, rt: pipeline.Runtime) -> None:
-        batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
-        self._scheduled = bool(self._pending)
-        if self._scheduled:
-            asyncio.get_running_loop().call_soon(self._drain, rt)
+    def _drain(self, rt: pipeline.Runtime, queue: _Queue) -> None:
+        """SQLite: run the next batch on the event loop."""
+        batch = queue.take()
+        queue.scheduled = bool(queue.pending)
+        if queue.scheduled:
+            asyncio.get_running_loop().call_soon(self._drain, rt, queue)
         try:
             answers = self._run_batch(rt, batch)
         except Exception:  # noqa: BLE001 - e.g. the database is unreachable: every request gets 100001
-            pipeline.logger.exception("lanmao service batch failed")
-            answers = [pipeline.respond(rt, pipeline.fail(pipeline.Call("service", cid))) for _b, cid, _f in batch]
+            answers = _failed(rt, batch)
+        self._deliver(rt, batch, answers)
+
+    def _dispatch(self, rt: pipeline.Runtime, queue: _Queue) -> None:
+        """PostgreSQL: hand the waiting requests, a batch at a time, to the service threads."""
+        queue.scheduled = False
+        loop = asyncio.get_running_loop()
+        while queue.pending and queue.running < BATCHES_IN_FLIGHT:
+            batch = queue.take()
+            queue.running += 1
+            done = loop.run_in_executor(self.pool, _serve_batch, rt, batch)
+            done.add_done_callback(functools.partial(self._served, rt, queue, batch))
+
+    def _served(self, rt: pipeline.Runtime, queue: _Queue, batch, done: asyncio.Future) -> None:
+        queue.running -= 1
+        try:
+            answers = done.result()
+        except Exception:  # noqa: BLE001 - as in `_drain`
+            answers = _failed(rt, batch)
+        self._deliver(rt, batch, answers)
+        self._dispatch(rt, queue)
+
+    def _deliver(self, rt: pipeline.Runtime, batch, answers: list) -> None:
+        """Each request's answer to its waiting future; a call that runs alone goes to the threads."""
+        loop = asyncio.get_running_loop()
         for (_body, _cid, future), answer in zip(batch, answers, strict=True):
+            if isinstance(answer, pipeline.Call):
+                answer = loop.run_in_executor(self.pool, _call_and_respond, rt, answer)
             if isinstance(answer, asyncio.Future):
                 asyncio.ensure_future(_relay(answer, future))
             elif not future.done():
@@ -186,21 +242,15 @@ class ServiceFastPath:
 
     def _run_batch(self, rt: pipeline.Runtime, batch) -> list:
         """admit all, call the batchable ones in one shared transaction, commit, respond (see class)."""
-        with rt.engine.connect() as conn:
-            calls = [pipeline.admit(rt, "service", body, None, cid, conn.execution_options(sqlite_deferred=True))
-                     for body, cid, _future in batch]
-            conn.rollback()
+        calls = _admit_all(rt, batch)
         shared = SharedTransaction(rt.engine)
         joined: list[pipeline.Call] = []
-        alone = [c for c in calls if c.admitted and not getattr(c.spec.handler, "batchable", False)]
+        alone = _alone(calls)
         try:
             with shared.current():
                 for group in _together(calls, alone):
                     before = shared.joined
-                    if len(group) == 1:
-                        pipeline.call(group[0])
-                    else:
-                        pipeline.call_together(group)
+                    _call_group(group)
                     if shared.joined > before:
                         joined.extend(call_ for call_ in group if call_.error is None)
         except BaseException as exc:  # never leave the write lock held: undo the batch, answer 100001
@@ -212,9 +262,39 @@ class ServiceFastPath:
             pipeline.logger.exception("lanmao service batch commit failed")
             for call_ in joined:
                 pipeline.fail(call_)
-        loop = asyncio.get_running_loop()  # the others run alone, on the service threads, after the commit
-        return [loop.run_in_executor(self.pool, _call_and_respond, rt, c) if c in alone else pipeline.respond(rt, c)
-                for c in calls]
+        return [c if c in alone else pipeline.respond(rt, c) for c in calls]
+
+
+def _serve_batch(rt: pipeline.Runtime, batch) -> list:
+    """PostgreSQL, on a service thread: admit all, call each group in its own transaction, respond;
+    a call that is not batchable is handed back to run alone (see `ServiceFastPath`)."""
+    calls = _admit_all(rt, batch)
+    alone = _alone(calls)
+    for group in _together(calls, alone):
+        _call_group(group)
+    return [c if c in alone else pipeline.respond(rt, c) for c in calls]
+
+
+def _admit_all(rt: pipeline.Runtime, batch) -> list[pipeline.Call]:
+    with reading(rt.engine) as conn:
+        auth = pipeline.BatchAuth(conn)
+        return [pipeline.admit(rt, "service", body, None, cid, auth) for body, cid, _future in batch]
+
+
+def _alone(calls: list[pipeline.Call]) -> list[pipeline.Call]:
+    return [c for c in calls if c.admitted and not getattr(c.spec.handler, "batchable", False)]
+
+
+def _call_group(group: list[pipeline.Call]) -> None:
+    if len(group) == 1:
+        pipeline.call(group[0])
+    else:
+        pipeline.call_together(group)
+
+
+def _failed(rt: pipeline.Runtime, batch) -> list[responses.WireResponse]:
+    pipeline.logger.exception("lanmao service batch failed")
+    return [pipeline.respond(rt, pipeline.fail(pipeline.Call("service", cid))) for _b, cid, _f in batch]
 
 
 def _together(calls: list[pipeline.Call], alone: list[pipeline.Call]) -> list[list[pipeline.Call]]:
