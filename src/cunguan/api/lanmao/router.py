@@ -151,11 +151,11 @@ class ServiceFastPath:
       SQLite's calls take microseconds, and a thread that releases the GIL around each of them and
       waits to get it back doubled a request's CPU (measured: 1.2 ms in one thread, 1.8 ms with a loop
       thread and a pool thread taking turns).
-    - PostgreSQL (`_serve_batch`): on a service thread, up to `BATCHES_IN_FLIGHT` batches at once,
-      each group in a transaction of its own (retried on conflicts), since a round trip waits for the
-      server and concurrent transactions are the point. One hand-off a batch instead of one a request,
-      one connection for the authentication, no group-commit wake-up for a service's requests that met
-      here, and signing in the same thread.
+    - PostgreSQL (`_serve_batch`): on a service thread, `BATCHES_IN_FLIGHT` batch at a time per
+      loop, each handler or group in a transaction of its own (retried on conflicts); a service's
+      requests enter its group commit as one run (`GroupCommit.submit_all`), where they join those of
+      the process's other routes. One thread hand-off a batch instead of one a request, one read for
+      the authentication, and the signing in the same thread.
     Handlers that are not `batchable` (ASYNC_TRANSACTION acceptance, the money services with their own
     units of work) run alone on the service threads, after the batch."""
 
