@@ -45,6 +45,7 @@ def create_app(engine: Engine, *, base_url: str = "http://127.0.0.1:8000") -> Fa
     install_money_runtime(app)  # money worker: payments, payouts, settlement files (app lifespan)
     install_async_runtime(app)  # ASYNC_TRANSACTION runner (app lifespan)
     background.install_statistics(app, os.environ)  # PostgreSQL: ANALYZE the tables that grew (app lifespan)
+    background.install_checkpoints(app, os.environ)  # SQLite: WAL checkpoints off the writers' path (app lifespan)
     demo_platform.install(app)  # /demo-platform/notify|return: the demo platform's receiving end
     fees_api.install(app)  # /api/fees/{platformNo}, /console/fees pages (before the console's catch-all), fee check
     reconcile_pages.install(app)  # /console/reconcile: daily reconciliation pages (before the catch-all)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from cunguan.clock import Clock
-from cunguan.db import statistics
+from cunguan.db import statistics, wal_checkpoint
 
 log = logging.getLogger("cunguan.background")
 
@@ -73,3 +73,8 @@ def run_during_lifespan(app: FastAPI, env: Mapping[str, str], name: str, start: 
 def install_statistics(app: FastAPI, env: Mapping[str, str]) -> None:
     """The planner-statistics job (`db/statistics`; PostgreSQL only) as the "stats" worker."""
     run_during_lifespan(app, env, "stats", lambda a: statistics.start_background(a.state.engine))
+
+
+def install_checkpoints(app: FastAPI, env: Mapping[str, str]) -> None:
+    """SQLite's WAL checkpoints off the writers' path (`db/wal_checkpoint`) as the "checkpoint" worker."""
+    run_during_lifespan(app, env, "checkpoint", lambda a: wal_checkpoint.start_background(a.state.engine))

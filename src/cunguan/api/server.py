@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 log = logging.getLogger("cunguan.server")
 
 BACKGROUND_SWITCHES = ("CUNGUAN_NOTIFY_WORKER", "CUNGUAN_MONEY_WORKER", "CUNGUAN_ASYNC_WORKER", "CUNGUAN_FEE_WORKER",
-                       "CUNGUAN_STATS_WORKER")
+                       "CUNGUAN_STATS_WORKER", "CUNGUAN_CHECKPOINT_WORKER")
 """The background workers an HTTP worker process must not run (they run in the supervisor)."""
 MAX_WORKERS = 16
 

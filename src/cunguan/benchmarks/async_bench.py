@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 
 from cunguan.benchmarks import server as bench_server
 from cunguan.benchmarks.ledger import engine_of, raw_batched_rate, scratch_database
+from cunguan.benchmarks.sync_bench import sign_ms
 from cunguan.client import LanmaoClient, signing
 from cunguan.client import client as client_module
 from cunguan.client import form as form_codec
@@ -457,6 +458,9 @@ class Result:
     """CPU the run cost per detail, by role (`bench_server.CpuByRole`), from the first submission to
     the last NOTIFY: `http` (acceptance), `runner`, `supervisor` (NOTIFY delivery), `database`
     (PostgreSQL on this host; SQLite works inside the others), `total`."""
+    sign_ms: float = 0.0
+    """One RSA-2048 response signature on this machine (`sync_bench.sign_ms`): how fast its cores are
+    (the issue's reference machine: ≈ 0.33 ms), so runs on different machines can be compared."""
     workload: str = "70 % TENDER releases (1-3 bids + COMMISSION), 30 % REPAYMENT (see detail_mix)"
 
     def line(self) -> str:
@@ -470,7 +474,7 @@ class Result:
                 f" | {self.postings:,} postings, {self.postings_per_s:,.0f}/s = {self.ratio_to_baseline:.2f} of the raw"
                 f" batched baseline's {self.baseline_rate_per_s:,.0f} transfers/s"
                 f" | CPU ms/detail: {', '.join(f'{k} {v:.3f}' for k, v in self.cpu_ms_per_detail.items())}"
-                f" | prepare {self.prepare_s:.1f} s, presign {self.presign_s:.1f} s")
+                f" | prepare {self.prepare_s:.1f} s, presign {self.presign_s:.1f} s | sign {self.sign_ms:.2f} ms")
 
 
 def _pending(engine: Engine) -> int:
@@ -515,6 +519,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
     bank_key = signing.generate_private_key()
     run_in_transaction(engine, lambda c: platforms.install_bank_key(c, signing.private_key_pem(bank_key), 0))
     platform_key = signing.generate_private_key()
+    machine_sign_ms = sign_ms(platform_key)
     receiver = Receiver(signing.public_key_pem(bank_key))
     run_in_transaction(engine, lambda c: platforms.create_platform(
         c, platforms.now_us(Clock()), platform_no=PLATFORM_NO, name="bench", notify_url=receiver.url,
@@ -613,7 +618,8 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
                   failed=len(receiver.statuses) - succeeded, postings=posted,
                   postings_per_s=round(posted / seconds, 1), baseline_rate_per_s=round(baseline, 1),
                   ratio_to_baseline=round(posted / seconds / baseline, 3),
-                  cpu_ms_per_detail={role: round(1000 * v / details, 4) for role, v in sorted(cpu_s.items())})
+                  cpu_ms_per_detail={role: round(1000 * v / details, 4) for role, v in sorted(cpu_s.items())},
+                  sign_ms=machine_sign_ms)
 
 
 def make_engine_name(url: str) -> str:

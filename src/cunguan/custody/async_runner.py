@@ -245,10 +245,13 @@ def _claim(conn: Connection, chunk_size: int) -> list[Any]:
 
 
 def pending_of_batch(batch_id: int, limit: int):
-    """A batch's next PENDING details in bizDetails (id) order: read through (batch_id, id) on every plan."""
+    """A batch's next PENDING details in bizDetails (id) order: read through (batch_id, id) on every plan.
+    Ordered by that index's own key: ordered by id alone, PostgreSQL's generic plan could walk the
+    primary key in order and filter on batch_id instead (it did once the details' pages were left half
+    empty, migration 0018)."""
     d = custody_async_details.c
     return (select(d.id, d.request_no, d.req_data).where(d.batch_id == batch_id, d.status == PENDING)
-            .order_by(d.id).limit(limit))
+            .order_by(d.batch_id, d.id).limit(limit))
 
 
 class _Claimed(NamedTuple):

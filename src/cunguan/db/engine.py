@@ -36,6 +36,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
 from cunguan.db.reads import install_read_guard
+from cunguan.db.wal_checkpoint import AUTOCHECKPOINT_PAGES
 
 DEFAULT_SQLITE_PATH = Path("var") / "cunguan.sqlite3"
 ENV_URL = "CUNGUAN_DATABASE_URL"
@@ -191,6 +192,7 @@ def _sqlite_engine(url: str, path: str | None, pool_size: int) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")  # the server checkpoints: db/wal_checkpoint
         (sync,) = cur.execute("PRAGMA synchronous").fetchone()
         (mode,) = cur.execute("PRAGMA journal_mode").fetchone()
         cur.close()
