@@ -55,7 +55,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, func, literal, literal_column, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from cunguan.clock import UTC, Clock
@@ -246,12 +246,15 @@ def _claim(conn: Connection, chunk_size: int) -> list[Any]:
 
 def pending_of_batch(batch_id: int, limit: int):
     """A batch's next PENDING details in bizDetails (id) order: read through (batch_id, id) on every plan.
-    Ordered by that index's own key: ordered by id alone, PostgreSQL's generic plan could walk the
-    primary key in order and filter on batch_id instead (it did once the details' pages were left half
-    empty, migration 0018)."""
+    The order is by `id + 0`, which no index yields, so the rows come from the batch's index range and a
+    sort of at most `MAX_DETAILS_PER_BATCH` rows. Ordered by a plain id (or by batch_id, id: the same
+    key once batch_id is fixed), PostgreSQL's generic plan — which assumes an unknown LIMIT takes a
+    tenth of the rows — could walk the whole primary key in order and filter on batch_id, which costs
+    a claim the table's size (36 ms instead of 0.3 ms in a 100,000-detail run). It did now and then
+    once the details' pages were left half empty (migration 0018)."""
     d = custody_async_details.c
     return (select(d.id, d.request_no, d.req_data).where(d.batch_id == batch_id, d.status == PENDING)
-            .order_by(d.batch_id, d.id).limit(limit))
+            .order_by(d.id + literal_column("0")).limit(limit))
 
 
 class _Claimed(NamedTuple):
