@@ -11,6 +11,10 @@ copies what no reader still needs; the first write after a complete checkpoint s
 from its beginning, so the file stays the size of a few seconds of writes. Every connection still
 checkpoints by itself past `AUTOCHECKPOINT_PAGES` (`db.engine` sets it): the bound for a process that
 runs no job (a CLI command, a test) or a job that falls behind. PostgreSQL checkpoints on its own.
+
+Measured (`cunguan bench async --details 100000`, SQLite, two A/B pairs): acceptances answered faster —
+p50 375-379 ms, was 421-500; the accept stage 9.7-9.8 s, was 10.9-11.7 — and throughput unchanged
+within noise: the runner's own commits were not slowed much by their checkpoints.
 """
 
 from __future__ import annotations
