@@ -22,8 +22,11 @@ borrowers' prepared repayment freezes, ~3 % refused (100014 / 100008) — execut
 default executor, the batched trade executor (`custody/trade_batch`). Preparation (users, projects,
 freezes, shares, created in bulk) is timed separately (`prepare_s`) and not counted in the rate.
 The server is `cunguan serve`'s own shape (`benchmarks/server.py`): `http_workers` HTTP processes
-accept, the supervisor process runs the runner and the NOTIFY delivery. `CUNGUAN_BENCH_PROFILE=<file>`
-makes it profile the runner's chunks with cProfile and dump the stats to that file.
+accept, the supervisor process runs the runner and the NOTIFY delivery. `--profile FILE` makes the
+runner's process profile its chunks with cProfile (`CUNGUAN_BENCH_PROFILE`), dump the stats to FILE
+(for `python -m pstats FILE`) and the report names the top entries by own time (`profile_top`): the
+issue's "CPU profile's top entries". Profiling slows the runner (≈ 1.5-2×), so a profiled run's rate
+is not the benchmark's figure.
 """
 
 from __future__ import annotations
@@ -461,6 +464,9 @@ class Result:
     sign_ms: float = 0.0
     """One RSA-2048 response signature on this machine (`sync_bench.sign_ms`): how fast its cores are
     (the issue's reference machine: ≈ 0.33 ms), so runs on different machines can be compared."""
+    profile_top: list[dict[str, Any]] = field(default_factory=list)
+    """`--profile` only: the runner's `PROFILE_TOP` functions by own time (`function`, `calls`, `own_s`,
+    `cumulative_s`), from the cProfile stats of every chunk."""
     workload: str = "70 % TENDER releases (1-3 bids + COMMISSION), 30 % REPAYMENT (see detail_mix)"
 
     def line(self) -> str:
@@ -474,7 +480,23 @@ class Result:
                 f" | {self.postings:,} postings, {self.postings_per_s:,.0f}/s = {self.ratio_to_baseline:.2f} of the raw"
                 f" batched baseline's {self.baseline_rate_per_s:,.0f} transfers/s"
                 f" | CPU ms/detail: {', '.join(f'{k} {v:.3f}' for k, v in self.cpu_ms_per_detail.items())}"
-                f" | prepare {self.prepare_s:.1f} s, presign {self.presign_s:.1f} s | sign {self.sign_ms:.2f} ms")
+                f" | prepare {self.prepare_s:.1f} s, presign {self.presign_s:.1f} s | sign {self.sign_ms:.2f} ms"
+                + "".join(f"\n  profile: {e['own_s']:8.3f} s own {e['cumulative_s']:8.3f} s cum {e['calls']:>10,} calls  "
+                          f"{e['function']}" for e in self.profile_top))
+
+
+PROFILE_TOP = 15
+"""Entries of the runner's profile the report names."""
+
+
+def profile_top(path: str, n: int = PROFILE_TOP) -> list[dict[str, Any]]:
+    """The `n` functions of a cProfile stats file with the most own time, most first."""
+    import pstats
+
+    stats = pstats.Stats(path).stats  # {(file, line, name): (primitive calls, calls, own, cumulative, callers)}
+    top = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]
+    return [{"function": pstats.func_std_string(func), "calls": calls, "own_s": round(own, 3),
+             "cumulative_s": round(cum, 3)} for func, (_prim, calls, own, cum, _callers) in top]
 
 
 def _pending(engine: Engine) -> int:
@@ -512,7 +534,7 @@ def _database_pids(engine: Engine) -> Callable[[], list[int]] | None:
 
 def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int, runner_threads: int,
         http_workers: int = 1, progress: Callable[[str, int], None] | None = None,
-        baseline_transfers: int = BASELINE_TRANSFERS) -> Result:
+        baseline_transfers: int = BASELINE_TRANSFERS, profile: str | None = None) -> Result:
     assert 1 <= batch_size <= MAX_DETAILS_PER_BATCH and details >= 1 and concurrency >= 1
     engine = create_engine(url)
     upgrade(engine)
@@ -533,6 +555,8 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
     presign_s = time.perf_counter() - t_sign
     postings_before = _last_posting(engine)
     env = {"CUNGUAN_ASYNC_THREADS": str(runner_threads), "CUNGUAN_ASYNC_WORKER": "on", "CUNGUAN_NOTIFY_WORKER": "on"}
+    if profile:
+        env[bench_server.ENV_PROFILE] = str(profile)
     prefix = Settings.from_env().lanmao_prefix
     latencies: list[float] = []
     stages: dict[str, float] = {}
@@ -619,7 +643,7 @@ def run(url: str, *, details: int, users: int, batch_size: int, concurrency: int
                   postings_per_s=round(posted / seconds, 1), baseline_rate_per_s=round(baseline, 1),
                   ratio_to_baseline=round(posted / seconds / baseline, 3),
                   cpu_ms_per_detail={role: round(1000 * v / details, 4) for role, v in sorted(cpu_s.items())},
-                  sign_ms=machine_sign_ms)
+                  sign_ms=machine_sign_ms, profile_top=profile_top(str(profile)) if profile else [])
 
 
 def make_engine_name(url: str) -> str:
@@ -628,11 +652,11 @@ def make_engine_name(url: str) -> str:
 
 def main(*, details: int = DEFAULT_DETAILS, db: str | None = None, as_json: bool = False, users: int = DEFAULT_USERS,
          batch_size: int = MAX_DETAILS_PER_BATCH, concurrency: int = DEFAULT_CONCURRENCY, runner_threads: int = 1,
-         http_workers: int = 1, echo: Callable[[str], None] = print) -> Result:
+         http_workers: int = 1, profile: str | None = None, echo: Callable[[str], None] = print) -> Result:
     """The CLI entry point: a scratch database (SQLite unless --db names a PostgreSQL server), one run."""
     kind = engine_of(db) or "sqlite"
     kwargs = dict(details=details, users=users, batch_size=batch_size, concurrency=concurrency,
-                  runner_threads=runner_threads, http_workers=http_workers)
+                  runner_threads=runner_threads, http_workers=http_workers, profile=profile)
     if as_json:
         with scratch_database(kind, db) as url:
             result = run(url, **kwargs)

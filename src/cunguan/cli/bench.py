@@ -38,13 +38,15 @@ def async_(
     workers: int = typer.Option(default_workers(), "--workers", min=1, max=8,
                                 help="HTTP worker processes of the server (default: as `cunguan serve`)."),
     users: int = typer.Option(2000, "--users", min=1, help="Investors created by the prepare step."),
+    profile: str = typer.Option(None, "--profile", help="cProfile the runner into this file and report its top "
+                                 "entries (slows the runner: not the benchmark's figure)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, no progress bar."),
 ) -> None:
     """ASYNC_TRANSACTION end to end: real server subprocess, signed batches over HTTP, NOTIFYs received."""
     from cunguan.benchmarks.async_bench import main
 
     main(details=details, db=db, as_json=as_json, users=users, batch_size=batch_size, concurrency=concurrency,
-         runner_threads=threads, http_workers=workers, echo=typer.echo)
+         runner_threads=threads, http_workers=workers, profile=profile, echo=typer.echo)
 
 
 @app.command("sync")
