@@ -85,8 +85,9 @@ def runner_process(db_url: str, base_url: str, env: Mapping[str, str]) -> None:
     for name in BACKGROUND_SWITCHES:
         os.environ[name] = "on" if name == "CUNGUAN_ASYNC_WORKER" else "off"
     from cunguan.api.app import create_app
-    from cunguan.db.engine import create_engine
+    from cunguan.db.engine import background_writers, create_engine
 
+    background_writers()
     app = create_app(create_engine(db_url), base_url=base_url)
     asyncio.run(_live(app))
 
@@ -147,8 +148,9 @@ def run(db_url: str, host: str, port: int, *, workers: int = 1, base_url: str | 
     name_process("supervisor")
     from cunguan.api import background
     from cunguan.api.app import create_app
-    from cunguan.db.engine import create_engine
+    from cunguan.db.engine import background_writers, create_engine
 
+    background_writers()  # this process's jobs wait for the writer gate without shortening the runner's chunks
     base_url = base_url or f"http://{host}:{port}"
     probe = bind(host, port, listen=False)  # fail here, not in every worker, when the address is taken
     runner_on = background.switch_on(os.environ, "async")

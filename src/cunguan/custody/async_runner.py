@@ -14,9 +14,10 @@ One chunk = one transaction (`run_chunk`):
 4. add the chunk's count to each touched batch (`done_count`, under the batch row's lock, in batch-id
    order); the chunk that brings a batch to `detail_count` marks it DONE and queues its NOTIFY
    (`notify.outbox.enqueue`) — still in the same transaction.
-The background threads size each chunk to take about `TARGET_CHUNK_S` (at most `chunk_size`) and, on
-SQLite, step aside while an acceptance of this process waits for the write lock, so the platform's
-SUCCESS is never stuck behind a long chunk. So a crash loses at most the chunk in flight, which rolls back entirely (ledger postings, requestNo
+The background threads size each chunk to take about `TARGET_CHUNK_S` (at most `chunk_size`) — on
+SQLite `UNCONTENDED_CHUNK_S` after a chunk that no other writer queued behind — and, on SQLite, step
+aside while an acceptance of this process waits for the write lock, so the platform's SUCCESS is never
+stuck behind a long chunk. So a crash loses at most the chunk in flight, which rolls back entirely (ledger postings, requestNo
 claims, statuses) and is claimed again after restart; nothing in memory is needed to resume, and no
 detail is executed twice: its status leaves PENDING in the very transaction that applies it.
 
@@ -73,6 +74,7 @@ from cunguan.custody.async_batches import (
 )
 from cunguan.custody.errors import BAD_JSON, INSUFFICIENT_BALANCE, REFUSED, SYSTEM_ERROR, describe
 from cunguan.db.bulk import update_rows
+from cunguan.db.engine import writers_waiting
 from cunguan.db.tables.custody_async import custody_async_batches, custody_async_details
 from cunguan.db.tx import is_retryable, run_in_transaction
 from cunguan.ledger.errors import LedgerError
@@ -82,7 +84,10 @@ from cunguan.notify import outbox
 log = logging.getLogger("cunguan.async")
 
 DEFAULT_CHUNK = 1_000
+"""Details per chunk of `run_chunk` / `run_until_idle` (the CLI), which size nothing by time."""
 MAX_CHUNK = 5_000
+"""The most details per chunk, and the background runner's default cap (`CUNGUAN_ASYNC_CHUNK`): its
+chunks are sized by time (`next_chunk_size`)."""
 MAX_THREADS = 8
 MAX_ERROR_MESSAGE = 200
 ACCEPT_PRIORITY_MAX_WAIT_S = 2.0
@@ -190,6 +195,9 @@ class ChunkStats:
     succeeded: int = 0
     failed: int = 0
     batches_done: list[int] = field(default_factory=list)
+    writers_waiting: bool | None = None
+    """At the chunk's end, before its commit: whether another writer waited for the SQLite writer gate
+    (`db.engine.writers_waiting`; None on PostgreSQL or when the chunk found nothing)."""
 
 
 ADVISORY_LOCK_CLASS = 0x43475341
@@ -349,6 +357,7 @@ def process_chunk(conn: Connection, clock: Clock, executor: ChunkExecutor, chunk
         if counted.done_count == counted.detail_count:
             _finish_batch(conn, clock, batch_id, now)
             stats.batches_done.append(batch_id)
+    stats.writers_waiting = writers_waiting(conn.engine)
     return stats
 
 
@@ -414,20 +423,38 @@ def counts(conn: Connection) -> dict[str, int]:
 # ---------------------------------------------------------------- the background worker
 
 TARGET_CHUNK_S = 0.15
-"""A background chunk aims at this duration: its transaction holds the SQLite write lock (PostgreSQL:
-the accounts' row locks) throughout, and an acceptance or a SYNC request waits behind it (from
-another process since the runner has its own, `api.server`). Measured when the trade core took ~2-4 ms
-a detail: a fixed 500-detail chunk held the lock 1-2 s and batches waited up to 8 s for their
-SUCCESS. At ~0.14 ms a detail now, 150 ms is ~1,000 details (`DEFAULT_CHUNK`); a commit per chunk
-costs a few per cent of throughput."""
+"""A background chunk aims at this duration while other writers wait for it: its transaction holds
+the SQLite write lock (PostgreSQL: the accounts' row locks) throughout, and an acceptance or a SYNC
+request waits behind it (from another process since the runner has its own, `api.server`). Measured
+when the trade core took ~2-4 ms a detail: a fixed 500-detail chunk held the lock 1-2 s and batches
+waited up to 8 s for their SUCCESS."""
+UNCONTENDED_CHUNK_S = 0.6
+"""What a SQLite chunk aims at when, at the end of the last one, no other writer was waiting for the
+writer gate (`ChunkStats.writers_waiting`): a backlog drained while acceptances have stopped. A chunk
+costs a fixed part besides its details (its statements, its commit, and the accounts, shares and
+projects it writes once however many of its details touch them), so longer chunks cost less a
+detail. Measured, `cunguan bench async --details 100000` on SQLite, a machine 2.4-3x slower than the
+issue's reference: the runner's CPU was 0.434 ms a detail with 0.15 s chunks (~270 details), 0.349
+with ~1,000 and 0.312 with 5,000; but 5,000-detail chunks throughout doubled the acceptance stage
+(37 s instead of 20, acceptance p50 1.3 s). The first writer to arrive during such a chunk waits for
+it once; the next chunk is short again. With this rule (same command and machine, runs interleaved):
+43.9-50.4 s and 0.348-0.393 ms a detail in 3 runs, against 51.4-54.7 s and 0.412-0.447 ms in 5 runs
+before it; acceptance p50 452-644 ms, as before (438-650): while batches arrive, every chunk ended
+with one waiting. PostgreSQL keeps `TARGET_CHUNK_S` (its waiters are on row locks, which the runner
+cannot see)."""
 MIN_CHUNK = 16
 
 
-def next_chunk_size(per_detail_s: float, max_chunk: int) -> int:
-    """The chunk size that the last chunk's speed says will take about TARGET_CHUNK_S."""
+def chunk_target_s(last_waiting: bool | None) -> float:
+    """The next chunk's duration: short unless the last chunk ended with no writer waiting (SQLite)."""
+    return UNCONTENDED_CHUNK_S if last_waiting is False else TARGET_CHUNK_S
+
+
+def next_chunk_size(per_detail_s: float, max_chunk: int, target_s: float = TARGET_CHUNK_S) -> int:
+    """The chunk size that the last chunk's speed says will take about `target_s`."""
     if per_detail_s <= 0:
         return max_chunk
-    return max(min(MIN_CHUNK, max_chunk), min(max_chunk, int(TARGET_CHUNK_S / per_detail_s)))
+    return max(min(MIN_CHUNK, max_chunk), min(max_chunk, int(target_s / per_detail_s)))
 
 
 _wake = threading.Event()
@@ -465,7 +492,7 @@ def start_background(engine: Engine, clock: Clock, *, threads: int = 1, executor
                 continue
             if stats.details:
                 per_detail_s = (time.perf_counter() - started) / stats.details
-                size = next_chunk_size(per_detail_s, chunk_size)
+                size = next_chunk_size(per_detail_s, chunk_size, chunk_target_s(stats.writers_waiting))
             if stats.details < asked:  # nothing more right now: wait for work
                 _wake.wait(poll_interval_s)
                 _wake.clear()

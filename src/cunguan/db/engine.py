@@ -22,6 +22,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 try:
@@ -85,29 +87,69 @@ _gates_lock = threading.Lock()
 class WriterGate:
     """One database file's writer gate: this process's threads queue on `lock`, then the processes on
     an exclusive `flock` of the lock file (kept open for the process's life; `os.getpid()` guards a
-    forked child, which must open its own description of the file)."""
+    forked child, which must open its own description of the file).
+
+    `waiting()` tells the holder whether another writer, of any process, is queued behind it right now,
+    so that the ASYNC runner can keep its chunks short only while someone waits (`custody.async_runner`).
+    A writer that finds the gate taken holds a shared `flock` on `{path}-writer-wait` until it gets
+    the gate (one per process, counted over its threads); `waiting()` tries an exclusive lock on that
+    file through a description of its own, without blocking. The writers of a process marked
+    `background_writers()` queue without announcing it: the server's supervisor polls for work every
+    half second from several jobs, each beginning a write transaction, and one of them was waiting at
+    the end of every chunk the runner took (measured: 298 of 298 chunks of a 100,000-detail run)."""
 
     def __init__(self, path: str) -> None:
         self.lock_path = f"{path}-writer-lock"
+        self.wait_path = f"{path}-writer-wait"
         self.lock = threading.Lock()
-        self._fd: int | None = None
+        self._fds: dict[str, int] = {}
         self._pid = 0
+        self._queued = 0
+        self._queued_lock = threading.Lock()
 
-    def _file(self) -> int | None:
+    def _file(self, role: str = "gate") -> int | None:
+        """The process's descriptions: `gate` (the lock file), `queued` and `probe` (the wait file)."""
         if fcntl is None:  # pragma: no cover - not on Linux: SQLite's busy handler alone between processes
             return None
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
-        return self._fd
+        if self._pid != os.getpid():
+            self._fds, self._pid, self._queued = {}, os.getpid(), 0
+        fd = self._fds.get(role)
+        if fd is None:
+            path = self.lock_path if role == "gate" else self.wait_path
+            fd = self._fds[role] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return fd
+
+    @contextmanager
+    def _waiting_in_line(self) -> Iterator[None]:
+        if not _announce_queued:
+            yield
+            return
+        fd = self._file("queued")
+        with self._queued_lock:
+            self._queued += 1
+            if self._queued == 1 and fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_SH)  # waits at most for a `waiting()` probe to let go
+        try:
+            yield
+        finally:
+            with self._queued_lock:
+                self._queued -= 1
+                if self._queued == 0 and fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
 
     def acquire(self, timeout_s: float) -> bool:
-        if not self.lock.acquire(timeout=timeout_s):
-            return False
+        if not self.lock.acquire(blocking=False):
+            with self._waiting_in_line():
+                if not self.lock.acquire(timeout=timeout_s):
+                    return False
         try:
             fd = self._file()
             if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    with self._waiting_in_line():
+                        fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
             self.lock.release()
             raise
@@ -115,10 +157,23 @@ class WriterGate:
 
     def release(self) -> None:
         try:
-            if self._fd is not None and self._pid == os.getpid():
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fd = self._fds.get("gate")
+            if fd is not None and self._pid == os.getpid():
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self.lock.release()
+
+    def waiting(self) -> bool:
+        """Whether a writer (another thread, another process) is queued for the gate now."""
+        fd = self._file("probe")
+        if fd is None:  # pragma: no cover - not on Linux
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
 
 
 def _writer_gate(path: str) -> WriterGate:
@@ -129,6 +184,24 @@ def _writer_gate(path: str) -> WriterGate:
         if gate is None:
             gate = _gates[key] = WriterGate(key)
         return gate
+
+
+_announce_queued = True
+
+
+def background_writers() -> None:
+    """Mark this process's writers as background work (the server's supervisor and ASYNC runner): they
+    wait for the writer gate without asking the runner to keep its chunks short (`WriterGate`)."""
+    global _announce_queued
+    _announce_queued = False
+
+
+def writers_waiting(engine: Engine) -> bool | None:
+    """Whether another writer waits for the SQLite file's writer gate now; None on PostgreSQL (no gate:
+    its writers wait on row locks, which this cannot see)."""
+    if not is_sqlite(engine):
+        return None
+    return _writer_gate(engine.url.database or "").waiting()
 
 
 def _gated_connection_class(gate: WriterGate) -> type[sqlite3.Connection]:

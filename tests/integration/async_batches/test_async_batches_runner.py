@@ -4,6 +4,8 @@ guarantees (a requestNo taken after acceptance, a detail never run twice)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import async_batches_support as support
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from sqlalchemy import select
 from cunguan.clock import Clock
 from cunguan.custody import async_runner, requests
 from cunguan.custody.async_batches import accept
+from cunguan.db.engine import writers_waiting
 from cunguan.db.ledger_audit import audit
 from cunguan.db.tables.custody_async import custody_async_batches, custody_async_details
 from cunguan.db.tables.notify import notify_outbox
@@ -181,3 +184,33 @@ def test_default_executor_runs_the_trade_core(engine, platform):
         assert requests.find(conn, P, "F-1")["service_name"] == "ASYNC_TRANSACTION"
         assert requests.find(conn, P, "F-2") is None
     assert audit(engine) == []
+
+
+def _write_once(engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT 1")
+
+
+def test_a_chunk_tells_whether_a_writer_queued_behind_it(engine, platform, db_kind):
+    """SQLite: the background runner lengthens its chunks only after one that no writer waited for
+    (`async_runner.chunk_target_s`); PostgreSQL cannot tell (None)."""
+    support.make_users(engine, {"A": fen("10"), "B": 0})
+    accept(engine, Clock(), P, "1", {"batchNo": "B-1", "bizDetails": [
+        support.trade(f"R-{i}", "A", "B", "1") for i in range(2)]})
+    alone = async_runner.run_chunk(engine, Clock(), executor=support.transfer_executor, chunk_size=1)
+    writers: list[threading.Thread] = []
+
+    def executor_with_a_writer_queued(conn, clock, platform_no, items):
+        writers.append(threading.Thread(target=_write_once, args=(engine,)))
+        writers[0].start()
+        deadline = time.monotonic() + 10
+        while db_kind == "sqlite" and not writers_waiting(engine) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return support.transfer_executor(conn, clock, platform_no, items)
+
+    queued = async_runner.run_chunk(engine, Clock(), executor=executor_with_a_writer_queued, chunk_size=1)
+    writers[0].join(30)
+    sqlite = db_kind == "sqlite"
+    assert (alone.details, queued.details) == (1, 1)
+    assert (alone.writers_waiting, queued.writers_waiting) == ((False, True) if sqlite else (None, None))
+    assert support.balance(engine, "B") == fen("2")
