@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
@@ -196,12 +196,18 @@ def background_writers() -> None:
     _announce_queued = False
 
 
-def writers_waiting(engine: Engine) -> bool | None:
-    """Whether another writer waits for the SQLite file's writer gate now; None on PostgreSQL (no gate:
-    its writers wait on row locks, which this cannot see)."""
-    if not is_sqlite(engine):
-        return None
-    return _writer_gate(engine.url.database or "").waiting()
+_PG_BLOCKED_BY_US = ("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted "
+                     "AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))")
+
+
+def writers_waiting(conn: Connection) -> bool:
+    """Whether another transaction waits for this one now. SQLite: a writer queued for the file's
+    writer gate, which this transaction holds (`WriterGate.waiting`). PostgreSQL: a backend waiting for
+    a lock this connection's backend holds — the rows it wrote, the ledger chain's head above all
+    (`pg_blocking_pids`; `pg_locks`, unlike `pg_stat_activity`, shows every role's waits)."""
+    if is_sqlite(conn.engine):
+        return _writer_gate(conn.engine.url.database or "").waiting()
+    return bool(conn.exec_driver_sql(_PG_BLOCKED_BY_US).scalar())
 
 
 def _gated_connection_class(gate: WriterGate) -> type[sqlite3.Connection]:

@@ -186,14 +186,15 @@ def test_default_executor_runs_the_trade_core(engine, platform):
     assert audit(engine) == []
 
 
-def _write_once(engine) -> None:
-    with engine.begin() as conn:
-        conn.exec_driver_sql("SELECT 1")
+def _extend_the_chain(engine) -> None:
+    with engine.begin() as conn:  # SQLite: waits for the writer gate; PostgreSQL: for the chain's row lock
+        conn.exec_driver_sql("UPDATE ledger_chain SET last_seq = last_seq WHERE id = 1")
 
 
-def test_a_chunk_tells_whether_a_writer_queued_behind_it(engine, platform, db_kind):
-    """SQLite: the background runner lengthens its chunks only after one that no writer waited for
-    (`async_runner.chunk_target_s`); PostgreSQL cannot tell (None)."""
+def test_a_chunk_tells_whether_a_writer_queued_behind_it(engine, platform):
+    """The background runner lengthens its chunks only after one that no writer waited for
+    (`async_runner.chunk_target_s`). The writer here waits for the ledger chain's head, which the
+    chunk's transfer wrote (PostgreSQL), or for the writer gate (SQLite)."""
     support.make_users(engine, {"A": fen("10"), "B": 0})
     accept(engine, Clock(), P, "1", {"batchNo": "B-1", "bizDetails": [
         support.trade(f"R-{i}", "A", "B", "1") for i in range(2)]})
@@ -201,16 +202,16 @@ def test_a_chunk_tells_whether_a_writer_queued_behind_it(engine, platform, db_ki
     writers: list[threading.Thread] = []
 
     def executor_with_a_writer_queued(conn, clock, platform_no, items):
-        writers.append(threading.Thread(target=_write_once, args=(engine,)))
+        outcomes = support.transfer_executor(conn, clock, platform_no, items)
+        writers.append(threading.Thread(target=_extend_the_chain, args=(engine,)))
         writers[0].start()
         deadline = time.monotonic() + 10
-        while db_kind == "sqlite" and not writers_waiting(engine) and time.monotonic() < deadline:
+        while not writers_waiting(conn) and time.monotonic() < deadline:
             time.sleep(0.01)
-        return support.transfer_executor(conn, clock, platform_no, items)
+        return outcomes
 
     queued = async_runner.run_chunk(engine, Clock(), executor=executor_with_a_writer_queued, chunk_size=1)
     writers[0].join(30)
-    sqlite = db_kind == "sqlite"
     assert (alone.details, queued.details) == (1, 1)
-    assert (alone.writers_waiting, queued.writers_waiting) == ((False, True) if sqlite else (None, None))
+    assert (alone.writers_waiting, queued.writers_waiting) == (False, True)
     assert support.balance(engine, "B") == fen("2")

@@ -13,7 +13,7 @@ import time
 
 import sqlalchemy as sa
 
-from cunguan.db.engine import _writer_gate, create_engine, writers_waiting
+from cunguan.db.engine import _writer_gate, create_engine
 
 HOLD_S = 0.6
 
@@ -109,14 +109,14 @@ def _waiting_seen(tmp_path, *, background: bool) -> tuple[bool, bool, bool]:
     holder.begin()  # BEGIN IMMEDIATE: this process holds the gate
     child = context.Process(target=_queue_for_gate, args=(url, send, background))
     try:
-        before = writers_waiting(engine)
+        before = gate.waiting()
         child.start()
         assert receive.poll(60) and receive.recv() == "queuing"
         during = _seen_waiting(gate, 1.0 if background else 10.0)  # a child that announces does so at once
         holder.commit()
         holder.close()
         assert receive.poll(60) and receive.recv() == "written"
-        after = writers_waiting(engine)
+        after = gate.waiting()
     finally:
         child.join(30)
     engine.dispose()
@@ -133,14 +133,15 @@ def test_background_writers_queue_without_being_seen(tmp_path):
 
 def test_a_thread_of_this_process_queued_is_seen_waiting(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'gate.sqlite3'}")
+    gate = _writer_gate(str(tmp_path / "gate.sqlite3"))
     holder = engine.connect()
     holder.begin()
     queued = threading.Thread(target=_write_once, args=(engine,))
-    assert writers_waiting(engine) is False
+    assert gate.waiting() is False
     queued.start()
-    assert _seen_waiting(_writer_gate(str(tmp_path / "gate.sqlite3")), 10.0)
+    assert _seen_waiting(gate, 10.0)
     holder.commit()
     holder.close()
     queued.join(10)
-    assert writers_waiting(engine) is False
+    assert gate.waiting() is False
     engine.dispose()

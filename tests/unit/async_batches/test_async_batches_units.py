@@ -155,7 +155,7 @@ def test_background_chunks_aim_at_a_bounded_duration():
 
 def test_chunks_grow_only_while_no_writer_waits():
     assert async_runner.chunk_target_s(True) == async_runner.TARGET_CHUNK_S  # someone queued behind the last chunk
-    assert async_runner.chunk_target_s(None) == async_runner.TARGET_CHUNK_S  # PostgreSQL: waiters not seen
+    assert async_runner.chunk_target_s(None) == async_runner.TARGET_CHUNK_S  # the last chunk found nothing
     assert async_runner.chunk_target_s(False) == async_runner.UNCONTENDED_CHUNK_S > async_runner.TARGET_CHUNK_S
     per_detail_s = 2**-12  # ~0.24 ms, exact in binary
     assert async_runner.next_chunk_size(per_detail_s, 5000, async_runner.chunk_target_s(False)) == 2457  # 0.6 s

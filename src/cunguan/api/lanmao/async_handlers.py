@@ -9,7 +9,7 @@ delivery worker), configured from the environment:
 |---|---|---|
 | `CUNGUAN_ASYNC_WORKER` | `on` | `off` runs no runner in this process (tests, or a separate `cunguan async run-once` loop) |
 | `CUNGUAN_ASYNC_THREADS` | `1` | runner threads (1..8). On SQLite one is enough (writers are serialised); on PostgreSQL threads take disjoint chunks |
-| `CUNGUAN_ASYNC_CHUNK` | `5000` | most details per chunk transaction (the runner sizes chunks to take ~0.15 s while other writers wait, on SQLite ~0.6 s while none do: async_runner.TARGET_CHUNK_S, UNCONTENDED_CHUNK_S) |
+| `CUNGUAN_ASYNC_CHUNK` | `5000` | most details per chunk transaction (the runner sizes chunks to take ~0.15 s while other writers wait, ~0.6 s while none do: async_runner.TARGET_CHUNK_S, UNCONTENDED_CHUNK_S) |
 
 `app.state.async_worker = False` (set before start-up) also disables it; `app.state.async_executor`
 replaces the chunk executor (read per chunk; tests, a batched executor).

@@ -119,7 +119,9 @@ clients): 1 → 1,073-1,103 requests/s (server CPU 0.87 ms a request), 2 → 722
 4 → 590-688/s, 8 → 606/s: more at once means smaller batches, more lone requests on the single path,
 more round trips and hand-offs. The price, as on SQLite (where the whole loop waits): a batch that
 waits for a row lock holds back the `/service` requests that queue behind it in that process; the
-longest holders, the ASYNC runner's chunks, aim at `async_runner.TARGET_CHUNK_S` (0.15 s) on PostgreSQL."""
+longest holders, the ASYNC runner's chunks, aim at `async_runner.TARGET_CHUNK_S` (0.15 s) while
+anyone waits for them (one that arrives during a chunk nobody waited for waits up to
+`UNCONTENDED_CHUNK_S`, 0.6 s, once)."""
 
 
 @dataclass(eq=False)
