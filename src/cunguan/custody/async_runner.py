@@ -50,12 +50,12 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, literal, literal_column, select, update
+from sqlalchemy import Integer, bindparam, case, func, literal, literal_column, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from cunguan.clock import UTC, Clock
@@ -74,6 +74,7 @@ from cunguan.custody.async_batches import (
 from cunguan.custody.errors import BAD_JSON, INSUFFICIENT_BALANCE, REFUSED, SYSTEM_ERROR, describe
 from cunguan.db.bulk import update_rows
 from cunguan.db.engine import writers_waiting
+from cunguan.db.prepared import Prepared
 from cunguan.db.tables.custody_async import custody_async_batches, custody_async_details
 from cunguan.db.tx import is_retryable, run_in_transaction
 from cunguan.ledger.errors import LedgerError
@@ -208,14 +209,11 @@ def _platform_to_run(conn: Connection) -> str | None:
     """The platform whose details this chunk takes: the one with the oldest unfinished batch that no
     other runner is working on (PostgreSQL: a transaction-scoped advisory lock per platform; SQLite:
     the write lock already makes this transaction the only runner)."""
-    b = custody_async_batches.c
-    candidates = conn.execute(select(b.platform_no).where(b.status == PROCESSING).group_by(b.platform_no)
-                              .order_by(func.min(b.id)).limit(PLATFORM_CANDIDATES)).scalars().all()
+    candidates = [no for (no,) in _CANDIDATES.execute(conn)]
     if conn.dialect.name != "postgresql":
         return candidates[0] if candidates else None
     for platform_no in candidates:
-        if conn.execute(select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_CLASS,
-                                                              func.hashtext(platform_no)))).scalar_one():
+        if _TRY_PLATFORM_LOCK.first(conn, {"platform_no": platform_no})[0]:
             return platform_no
     return None
 
@@ -239,29 +237,35 @@ def _claim(conn: Connection, chunk_size: int) -> list[Any]:
     platform_no = _platform_to_run(conn)
     if platform_no is None:
         return []
-    b = custody_async_batches.c
-    batches = conn.execute(select(b.id, b.batch_no).where(b.platform_no == platform_no, b.status == PROCESSING)
-                           .order_by(b.id).limit(CLAIM_BATCHES)).all()
+    batches = _UNFINISHED_BATCHES.execute(conn, {"platform_no": platform_no}).fetchall()
     claimed: list[_Claimed] = []
     for batch_id, batch_no in batches:
-        claimed.extend(_Claimed(r.id, batch_id, platform_no, r.request_no, r.req_data, batch_no)
-                       for r in conn.execute(pending_of_batch(batch_id, chunk_size - len(claimed))))
+        claimed.extend(_Claimed(detail_id, batch_id, platform_no, request_no, req_data, batch_no)
+                       for detail_id, request_no, req_data in PENDING_OF_BATCH.execute(
+                           conn, {"batch_id": batch_id, "limit": chunk_size - len(claimed)}))
         if len(claimed) >= chunk_size:
             break
     return claimed
 
 
-def pending_of_batch(batch_id: int, limit: int):
-    """A batch's next PENDING details in bizDetails (id) order: read through (batch_id, id) on every plan.
-    The order is by `id + 0`, which no index yields, so the rows come from the batch's index range and a
-    sort of at most `MAX_DETAILS_PER_BATCH` rows. Ordered by a plain id (or by batch_id, id: the same
-    key once batch_id is fixed), PostgreSQL's generic plan — which assumes an unknown LIMIT takes a
-    tenth of the rows — could walk the whole primary key in order and filter on batch_id, which costs
-    a claim the table's size (36 ms instead of 0.3 ms in a 100,000-detail run). It did now and then
-    once the details' pages were left half empty (migration 0018)."""
-    d = custody_async_details.c
-    return (select(d.id, d.request_no, d.req_data).where(d.batch_id == batch_id, d.status == PENDING)
-            .order_by(d.id + literal_column("0")).limit(limit))
+_b, _d = custody_async_batches.c, custody_async_details.c
+_CANDIDATES = Prepared(select(_b.platform_no).where(_b.status == PROCESSING).group_by(_b.platform_no)
+                       .order_by(func.min(_b.id)).limit(PLATFORM_CANDIDATES))
+_TRY_PLATFORM_LOCK = Prepared(select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_CLASS,
+                                                                    func.hashtext(bindparam("platform_no")))))
+_UNFINISHED_BATCHES = Prepared(select(_b.id, _b.batch_no).where(_b.platform_no == bindparam("platform_no"),
+                                                                _b.status == PROCESSING)
+                               .order_by(_b.id).limit(CLAIM_BATCHES))
+PENDING_OF_BATCH = Prepared(select(_d.id, _d.request_no, _d.req_data)
+                            .where(_d.batch_id == bindparam("batch_id"), _d.status == PENDING)
+                            .order_by(_d.id + literal_column("0")).limit(bindparam("limit", type_=Integer)))
+"""A batch's next PENDING details in bizDetails (id) order: read through (batch_id, id) on every plan.
+The order is by `id + 0`, which no index yields, so the rows come from the batch's index range and a
+sort of at most `MAX_DETAILS_PER_BATCH` rows. Ordered by a plain id (or by batch_id, id: the same
+key once batch_id is fixed), PostgreSQL's generic plan — which assumes an unknown LIMIT takes a
+tenth of the rows — could walk the whole primary key in order and filter on batch_id, which costs
+a claim the table's size (36 ms instead of 0.3 ms in a 100,000-detail run). It did now and then
+once the details' pages were left half empty (migration 0018)."""
 
 
 class _Claimed(NamedTuple):
@@ -282,8 +286,8 @@ def _us_to_wire(us: int, cache: dict[int, str]) -> str:
     return text
 
 
-def notify_resp_data(batch_no: str, rows: Sequence[Any]) -> dict[str, Any]:
-    """The NOTIFY respData of a finished batch from its detail rows (in bizDetails order)."""
+def notify_resp_data(batch_no: str, rows: Iterable[Any]) -> dict[str, Any]:
+    """The NOTIFY respData of a finished batch from its detail rows (`DoneDetail`s, in bizDetails order)."""
     details = []
     cache: dict[int, str] = {}
     for row in rows:
@@ -297,19 +301,42 @@ def notify_resp_data(batch_no: str, rows: Sequence[Any]) -> dict[str, Any]:
     return {"code": "0", "status": "SUCCESS", "batchNo": batch_no, "details": details}
 
 
+class DoneDetail(NamedTuple):
+    """A finished detail as its batch's NOTIFY reports it."""
+
+    request_no: str
+    trade_type: str
+    created_us: int
+    done_us: int
+    status: str
+    error_code: str | None
+    error_message: str | None
+
+
+_BATCH = Prepared(select(_b.platform_no, _b.batch_no, _b.key_serial).where(_b.id == bindparam("b_id")))
+_DONE_DETAILS = Prepared(select(*(_d[name] for name in DoneDetail._fields))
+                         .where(_d.batch_id == bindparam("b_id")).order_by(_d.id))
+_FINISHED = Prepared(update(custody_async_batches).where(_b.id == bindparam("b_id"))
+                     .values(notify_id=bindparam("notify_id"), finished_us=bindparam("now")))
+
+
 def _finish_batch(conn: Connection, clock: Clock, batch_id: int, now: int) -> int:
-    b, d = custody_async_batches.c, custody_async_details.c
-    batch = conn.execute(select(b.platform_no, b.batch_no, b.key_serial).where(b.id == batch_id)).one()
-    rows = conn.execute(select(d.request_no, d.trade_type, d.created_us, d.done_us, d.status, d.error_code,
-                               d.error_message).where(d.batch_id == batch_id).order_by(d.id)).all()
+    platform_no, batch_no, key_serial = _BATCH.first(conn, {"b_id": batch_id})
+    rows = list(map(DoneDetail._make, _DONE_DETAILS.execute(conn, {"b_id": batch_id})))
     assert rows and all(r.status != PENDING for r in rows), f"batch {batch_id} finished with pending details"
-    platform = platforms.get_platform(conn, batch.platform_no)
-    notify_id = outbox.enqueue(conn, platform_no=batch.platform_no, service_name=SERVICE_NAME,
-                               notify_url=platform.notify_url, resp_data=notify_resp_data(batch.batch_no, rows),
-                               key_serial=batch.key_serial, clock=clock, biz_ref=batch.batch_no)
-    conn.execute(update(custody_async_batches).where(b.id == batch_id)
-                 .values(notify_id=notify_id, finished_us=now))
+    platform = platforms.get_platform(conn, platform_no)
+    notify_id = outbox.enqueue(conn, platform_no=platform_no, service_name=SERVICE_NAME,
+                               notify_url=platform.notify_url, resp_data=notify_resp_data(batch_no, rows),
+                               key_serial=key_serial, clock=clock, biz_ref=batch_no)
+    _FINISHED.rowcount(conn, {"b_id": batch_id, "notify_id": notify_id, "now": now})
     return notify_id
+
+
+_COUNT_DONE = Prepared(update(custody_async_batches).where(_b.id == bindparam("b_id")).values(
+    done_count=_b.done_count + bindparam("n"),
+    status=case((_b.done_count + bindparam("n") == _b.detail_count, literal(DONE)), else_=literal(PROCESSING)))
+    .returning(_b.done_count, _b.detail_count))
+"""Adds a chunk's details to its batch's count (under the row's lock); DONE once all are counted."""
 
 
 def process_chunk(conn: Connection, clock: Clock, executor: ChunkExecutor, chunk_size: int) -> ChunkStats:
@@ -346,23 +373,14 @@ def process_chunk(conn: Connection, clock: Clock, executor: ChunkExecutor, chunk
                           updates, only_if=("status", PENDING))
     assert changed in (len(updates), -1), "claimed details were still pending"
     stats.details = len(updates)
-    b = custody_async_batches.c
     now = now_us(clock)
     for batch_id in sorted(per_batch):  # batch rows locked in id order
-        counted = conn.execute(update(custody_async_batches).where(b.id == batch_id)
-                               .values(done_count=b.done_count + per_batch[batch_id],
-                                       status=_done_case(per_batch[batch_id]))
-                               .returning(b.done_count, b.detail_count)).one()
-        if counted.done_count == counted.detail_count:
+        done_count, detail_count = _COUNT_DONE.first(conn, {"b_id": batch_id, "n": per_batch[batch_id]})
+        if done_count == detail_count:
             _finish_batch(conn, clock, batch_id, now)
             stats.batches_done.append(batch_id)
     stats.writers_waiting = writers_waiting(conn)
     return stats
-
-
-def _done_case(n: int):
-    b = custody_async_batches.c
-    return case((b.done_count + n == b.detail_count, literal(DONE)), else_=literal(PROCESSING))
 
 
 def run_chunk(engine: Engine, clock: Clock, *, executor: ChunkExecutor = execute_chunk,

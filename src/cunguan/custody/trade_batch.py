@@ -39,7 +39,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import Clock
@@ -238,14 +237,19 @@ def _share_rows(conn: Connection, platform_no: str, holders: dict[str, set[str]]
         named_holders, h_param = pg_arrays.texts([h for _, h in pairs])
         sql = _PG_SHARES_SQL.format(projects=projects, holders=named_holders)
         return list(run_sql(conn, sql, [p_param, h_param, platform_no]).fetchall())
-    c = custody_shares.c
     everyone = sorted(set().union(*holders.values()))
     rows: list[tuple] = []
     for project_part in _pieces(sorted(holders)):
+        in_projects, project_params = in_list(conn, project_part)
         for holder_part in _pieces(everyone):
-            rows.extend(conn.execute(select(c.id, c.project_no, c.holder_user_no, c.principal_fen, c.locked_fen).where(
-                c.platform_no == platform_no, c.project_no.in_(project_part), c.holder_user_no.in_(holder_part))))
+            in_holders, holder_params = in_list(conn, holder_part)
+            rows.extend(run_sql(conn, _SQLITE_SHARES_SQL.format(projects=in_projects, holders=in_holders),
+                                [platform_no, *project_params, *holder_params]).fetchall())
     return rows
+
+
+_SQLITE_SHARES_SQL = ("SELECT id, project_no, holder_user_no, principal_fen, locked_fen FROM custody_shares "
+                      "WHERE platform_no = ? AND project_no {projects} AND holder_user_no {holders}")
 
 
 def _state(platform_no: str, req: TradeRequest, loaded: _Loaded, work: _Work) -> TradeState:
@@ -581,16 +585,14 @@ def _first_hooked(conn: Connection, platform_no: str, entries: list[tuple[int, T
 def _plans_filter(conn: Connection, platform_no: str, reqs: list[TradeRequest], orders: Mapping[str, dict]) -> set[str]:
     """Trades the plans hooks act on: a trade consuming a plan purchase order, and a repayment,
     compensation or credit assignment on a project some plan holds a match in."""
-    from cunguan.db.tables.custody_plans import custody_plan_matches
-
     out: set[str] = set()
     holder_trades = ("REPAYMENT", "COMPENSATORY", "INDIRECT_COMPENSATORY", "CREDIT_ASSIGNMENT")
     projects = sorted({req.project_no for req in reqs if req.project_no and req.base_type in holder_trades})
     matched: set[str] = set()
-    c = custody_plan_matches.c
     for part in _pieces(projects):
-        matched.update(conn.execute(select(c.project_no).where(c.platform_no == platform_no, c.project_no.in_(part))
-                                    .distinct()).scalars())
+        in_projects, params = in_list(conn, part)
+        sql = driver_sql(conn, _MATCHED_PROJECTS_SQL.format(projects=in_projects))
+        matched.update(no for (no,) in run_sql(conn, sql, [platform_no, *params]))
     for req in reqs:
         if req.base_type in holder_trades and req.project_no in matched:
             out.add(req.request_no)
@@ -603,5 +605,7 @@ def _plans_filter(conn: Connection, platform_no: str, reqs: list[TradeRequest], 
     return out
 
 
+_MATCHED_PROJECTS_SQL = ("SELECT DISTINCT project_no FROM custody_plan_matches "
+                         "WHERE platform_no = ? AND project_no {projects}")
 HOOK_FILTERS["cunguan.custody.plans.after_trade"] = _plans_filter
 HOOK_FILTERS["cunguan.custody.plans.lock_before_ledger"] = _plans_filter

@@ -12,11 +12,12 @@ import dataclasses
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from cunguan.clock import Clock
 from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
+from cunguan.db.prepared import Prepared
 from cunguan.db.tables.notify import notify_attempts, notify_outbox
 from cunguan.notify.backoff import DELIVERY_WINDOW_US
 from cunguan.notify.payload import dumps_resp_data
@@ -80,8 +81,16 @@ def enqueue(conn: Connection, *, platform_no: str, service_name: str, notify_url
         status=PENDING, attempt_count=0, created_us=now, next_attempt_us=now,
         deadline_us=now + DELIVERY_WINDOW_US, claim_token=None, updated_us=now,
     )
-    (row_id,) = conn.execute(insert(notify_outbox).values(**values).returning(notify_outbox.c.id)).one()
+    (row_id,) = _INSERT.first(conn, values)
     return int(row_id)
+
+
+_INSERT = Prepared(insert(notify_outbox).values({name: bindparam(name) for name in (
+    "platform_no", "service_name", "response_type", "key_serial", "notify_url", "resp_data", "biz_ref", "status",
+    "attempt_count", "created_us", "next_attempt_us", "deadline_us", "claim_token", "updated_us")})
+    .returning(notify_outbox.c.id))
+"""The outbox row (a Core insert built per call cost ~0.3 ms of Python; every state change that notifies
+pays it inside its transaction)."""
 
 
 @dataclasses.dataclass(frozen=True)

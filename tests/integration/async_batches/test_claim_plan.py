@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, text, update
 
-from cunguan.custody.async_runner import pending_of_batch
+from cunguan.custody.async_runner import PENDING_OF_BATCH
 from cunguan.db.tables.custody_async import custody_async_batches, custody_async_details
 
 BATCHES, PER_BATCH = 6, 400
@@ -32,7 +32,7 @@ def _fill(engine) -> int:
 
 def test_the_claim_reads_the_batch_in_order_whatever_the_plan(engine, db_kind):
     batch_id = _fill(engine)
-    query = pending_of_batch(batch_id, 300)
+    query = PENDING_OF_BATCH.stmt.params(batch_id=batch_id, limit=300)
     with engine.begin() as conn:
         if db_kind == "postgresql":
             compiled = query.compile(conn)
@@ -51,5 +51,5 @@ def test_the_claim_reads_the_batch_in_order_whatever_the_plan(engine, db_kind):
             compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
             plan = str(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all())
             assert "ix_custody_async_details_batch (batch_id=?)" in plan, plan
-        rows = conn.execute(query).all()
-    assert [r.id for r in rows] == [batch_id * 10_000 + i for i in range(300)]
+        rows = PENDING_OF_BATCH.execute(conn, {"batch_id": batch_id, "limit": 300}).fetchall()
+    assert [r[0] for r in rows] == [batch_id * 10_000 + i for i in range(300)]
