@@ -11,13 +11,23 @@ import time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cunguan.clock import Clock
 from cunguan.db.tables.notify import notify_outbox
 from cunguan.db.tx import run_in_transaction
 from cunguan.notify import backoff, outbox
-from cunguan.notify.delivery import LEASE_US, HttpSender, SendResult, claim_one, finish, run_once
+from cunguan.notify.delivery import (
+    CLAIM_ROWS,
+    LEASE_US,
+    TOTAL_TIMEOUT_S,
+    HttpSender,
+    SendResult,
+    claim_due,
+    claim_one,
+    finish,
+    run_once,
+)
 from cunguan.notify.worker import start_background
 
 from .conftest import PLATFORM, READ_TIMEOUT_S, START
@@ -212,3 +222,40 @@ def test_anything_but_a_plain_success_is_retried(engine, clock, receiver, signer
     assert row.status == "PENDING"
     assert (attempts[0].http_status, attempts[0].error_class, attempts[0].response_excerpt) == (
         status, error_class, excerpt)
+
+
+def test_a_claim_takes_the_most_overdue_rows_together_under_one_lease(engine, clock):
+    nids = [_enqueue(engine, clock, "http://127.0.0.1:9/notify", biz_ref=f"RQ-{i}") for i in range(5)]
+    first = claim_due(engine, clock, limit=3)
+    assert [c.id for c in first] == nids[:3] and len({c.token for c in first}) == 1
+    rest = claim_due(engine, clock, limit=3)
+    assert [c.id for c in rest] == nids[3:] and rest[0].token != first[0].token
+    assert claim_due(engine, clock, limit=3) == []
+    # The lease covers sending all three one after the other: one lease plus an attempt per further row.
+    lease_us = LEASE_US + 2 * int(TOTAL_TIMEOUT_S * 1_000_000)
+    clock.advance(dt.timedelta(microseconds=lease_us - 1))
+    assert [c.id for c in claim_due(engine, clock, limit=5)] == nids[3:]  # the two-row claim ran out first
+    clock.advance(dt.timedelta(microseconds=1))
+    assert [c.id for c in claim_due(engine, clock, limit=5)] == nids[:3]
+
+
+def test_a_pass_writes_a_claim_and_a_finish_per_claim_not_per_row(engine, clock, receiver, sender):
+    """Each write transaction may wait for an ASYNC chunk on SQLite (see `claim_due`): 20 rows, 2 claims."""
+    nids = [_enqueue(engine, clock, receiver.url, biz_ref=f"RQ-{i}") for i in range(CLAIM_ROWS + 4)]
+    begun = []
+
+    def on_begin(conn):
+        begun.append(conn)
+
+    event.listen(engine, "begin", on_begin)
+    try:
+        stats = run_once(engine, sender, clock, 100)
+    finally:
+        event.remove(engine, "begin", on_begin)
+    assert (stats.delivered, stats.attempted) == (len(nids), len(nids))
+    assert len(receiver.hits) == len(nids) and all(h.sign_ok for h in receiver.hits)
+    writes = len(begun) - 3  # the read-only looks for due rows (`_anything_due`): before each claim and the last
+    assert writes == 4, len(begun)
+    for nid in nids:
+        row, attempts = _row(engine, nid)
+        assert row.status == "DELIVERED" and [a.outcome for a in attempts] == ["DELIVERED"]
