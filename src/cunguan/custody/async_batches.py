@@ -228,9 +228,13 @@ def stored_form(request_no: str, trade_type: str, trade: Mapping[str, Any]) -> s
         req = parse_trade(request_no, trade)
     except CustodyError as refusal:
         return json.dumps([_REFUSED, refusal.code, refusal.message], ensure_ascii=False)
-    return json.dumps([_PARSED, req.trade_type, req.project_no, req.sale_request_no, [
+    return _COMPACT([_PARSED, req.trade_type, req.project_no, req.sale_request_no, [
         [d.biz_type, d.freeze_request_no, d.source, d.target, d.amount_fen, d.income_fen, d.share_fen, d.custom_define,
-         d.remark] for d in req.details]], ensure_ascii=False, separators=(",", ":"))
+         d.remark] for d in req.details]])
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""The parsed form's writer, built once (`json.dumps` with options builds an encoder a call)."""
 
 
 def stored_trade(request_no: str, text: str) -> Mapping[str, Any] | TradeRequest | StoredRefusal:

@@ -88,10 +88,19 @@ def record(conn: Connection, platform_no: str, request_no_: str, platform_user_n
     run_together(conn, [record_write(platform_no, request_no_, platform_user_no, outcome)])
 
 
+_OUTCOME_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+"""One encoder for every outcome: `json.dumps` with options builds a new one a call (~2 µs of the ~4.5)."""
+
+
+def outcome_text(outcome: Mapping[str, object]) -> str:
+    """The stored form of an outcome: JSON, keys sorted, UTF-8 kept, anything else (Decimal) as text."""
+    return _OUTCOME_ENCODER.encode(dict(outcome))
+
+
 def record_write(platform_no: str, request_no_: str, platform_user_no: str | None,
                  outcome: Mapping[str, object]) -> Write:
     """`record` as a write to send with others (`db.prepared.run_together`); it must find its claim."""
-    text = json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str)
+    text = outcome_text(outcome)
     return Write(_RECORD, {"k_platform_no": platform_no, "k_request_no": request_no_, "outcome": text,
                            "platform_user_no": platform_user_no}, rows=1)
 
@@ -156,7 +165,7 @@ def record_all(conn: Connection, platform_no: str,
     """`record` for many claims: (requestNo, platformUserNo, outcome) each, in one statement."""
     if not records:
         return
-    texts = [json.dumps(dict(outcome), ensure_ascii=False, sort_keys=True, default=str) for _no, _u, outcome in records]
+    texts = [outcome_text(outcome) for _no, _u, outcome in records]
     if conn.dialect.name == "postgresql":
         arrays, params = pg_arrays.unnest([("text", texts), ("text", [u for _no, u, _o in records]),
                                            ("text", [no for no, _u, _o in records])])
