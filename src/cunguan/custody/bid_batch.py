@@ -5,19 +5,21 @@ of statements, each order still all-or-nothing and decided by exactly the checks
 
 `user_auto_pre_transactions(conn, clock, platform_no, reqs)` returns, per request, its answer or its
 refusal (an exception, never raised). Inside the caller's transaction:
-1. parse every request (a parse error is its refusal: nothing claimed);
+1. parse every request (a parse error is its refusal);
 2. run the orders the batch does not take alone, each in a SAVEPOINT at its place (the orders before it
    written first, the ones after it loaded again): CREDIT_ASSIGNMENT (its sale), an order naming
    originalRechargeNo (its recharge), an order without a project, and a requestNo repeated in the batch;
-3. claim the rest's requestNos in one statement (`requests.claim_all`);
+3. read which of the rest's requestNos are taken, in one statement (`requests.taken_all`; the free
+   ones' register rows are written with their outcomes at the end, `requests.record_all`);
 4. load, one statement each and in the single path's lock order: the payers, the projects (row-locked),
    the payers' ACTIVE grants of the orders' types (row-locked);
 5. judge the orders in turn against the state in memory: an order sees the room and the grant use of
    the orders accepted before it;
 6. ONE `ledger_store.apply_groups` of the holds (each all-or-nothing); a hold the ledger refuses (the
    available balance) makes that order a refusal and the batch is judged again without it;
-7. bulk writes: the grants' use, the orders, the projects' accumulators, the outcomes; the claims of
-   refused orders are deleted — the register ends exactly as after one request at a time.
+7. bulk writes: the grants' use, the orders, the projects' accumulators, the register rows of the
+   accepted orders with their outcomes (a refused order leaves none) — the register ends exactly as
+   after one request at a time.
 About ten statements per batch, whatever its size.
 """
 
@@ -32,7 +34,7 @@ from sqlalchemy.engine import Connection
 from cunguan.clock import Clock
 from cunguan.custody import authorizations, pre_transactions, projects, requests
 from cunguan.custody.pre_transactions import Order
-from cunguan.custody.trade_batch import claim_entries, detached, rows_in
+from cunguan.custody.trade_batch import detached, free_entries, rows_in
 from cunguan.custody.trade_common import Party, ledger_refusal, load_parties, party
 from cunguan.db import ledger_store
 from cunguan.db.bulk import insert_rows, update_rows
@@ -95,7 +97,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
                  out: list[Answer | None]) -> None:
     if not entries:
         return
-    live = claim_entries(conn, clock, platform_no, entries, SERVICE, out)
+    live = free_entries(conn, platform_no, entries, out)
     if not live:
         return
     orders = [o for _i, o in live]
@@ -123,8 +125,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
         answer = {"requestNo": order.request_no, "bizType": order.biz_type, "platformUserNo": order.user_no}
         out[index] = answer
         records.append((order.request_no, order.user_no, {**answer, "amount": order.amount_fen}))
-    requests.record_all(conn, platform_no, records)
-    requests.release_all(conn, platform_no, [order.request_no for index, order in live if index in judged.refused])
+    requests.record_all(conn, clock, platform_no, SERVICE, records)
     for index, exc in judged.refused.items():
         out[index] = exc
 

@@ -28,7 +28,7 @@ from cunguan.clock import now_us as clock_us  # noqa: F401  (re-exported)
 from cunguan.custody.fields import req_text
 from cunguan.custody.user_errors import DuplicateRequest
 from cunguan.db import pg_arrays
-from cunguan.db.prepared import Prepared, Write, driver_sql, run_sql, run_together
+from cunguan.db.prepared import Prepared, Write, run_sql, run_together
 from cunguan.db.tables.custody_users import custody_requests
 
 _PENDING = "{}"
@@ -116,68 +116,55 @@ def release(conn: Connection, platform_no: str, request_no_: str) -> None:
 
 IN_CHUNK = 900
 """Request numbers per multi-row statement (well under both engines' parameter limits)."""
-_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
-              "created_us) VALUES {values} ON CONFLICT DO NOTHING RETURNING request_no")
-_PG_CLAIM_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
-                 "created_us) SELECT %s, k.no, %s, NULL, '{{}}', %s FROM unnest({nos}) AS k(no) "
-                 "ON CONFLICT DO NOTHING RETURNING request_no")
-_RECORD_SQL = "UPDATE custody_requests SET outcome = ?, platform_user_no = ? WHERE platform_no = ? AND request_no = ?"
-_PG_RECORD_SQL = ("UPDATE custody_requests SET outcome = d.outcome, platform_user_no = d.user_no FROM {arrays} "
-                  "AS d(outcome, user_no, no) WHERE custody_requests.platform_no = %s AND custody_requests.request_no = d.no")
-_RELEASE_SQL = "DELETE FROM custody_requests WHERE platform_no = ? AND request_no = ?"
+_TAKEN_SQL = ("SELECT request_no, service_name, outcome FROM custody_requests "
+              "WHERE platform_no = ? AND request_no IN ({marks})")
+_PG_TAKEN_SQL = ("SELECT t.request_no, t.service_name, t.outcome FROM unnest({nos}) AS k(no) "
+                 "JOIN custody_requests t ON t.platform_no = %s AND t.request_no = k.no")
+_INSERT_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
+               "created_us) VALUES (?, ?, ?, ?, ?, ?)")
+_PG_INSERT_SQL = ("INSERT INTO custody_requests (platform_no, request_no, service_name, platform_user_no, outcome, "
+                  "created_us) SELECT %s, d.no, %s, d.user_no, d.outcome, %s FROM {arrays} AS d(no, user_no, outcome)")
 
 
 def _pieces(values: list) -> list[list]:
     return [values[i:i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK)]
 
 
-def claim_all(conn: Connection, clock: Clock, platform_no: str, request_nos: list[str],
-              service_name: str) -> dict[str, DuplicateRequest]:
-    """`claim` for many requestNos (one multi-row insert per IN_CHUNK; the claims name no user until
-    `record_all`); the refusals of those already taken."""
-    now = clock_us(clock)
-    taken: set[str] = set()
+def taken_all(conn: Connection, platform_no: str, request_nos: list[str]) -> dict[str, DuplicateRequest]:
+    """The refusals of the requestNos already used, read in one statement (per IN_CHUNK on SQLite).
+
+    The batched executors do not claim first as `claim` does: they read which requestNos are taken
+    here and insert the rest with their outcomes at the end (`record_all`), one row write each
+    instead of an insert and an update (the claim's pending outcome, then the real one). Nothing
+    can take a requestNo in between on SQLite, whose transaction holds the single write lock from its
+    start. On PostgreSQL a concurrent claimer of the same requestNo makes one of the two inserts fail
+    on the primary key (SQLSTATE 23505), which `db.tx` retries: the retry reads the committed row here
+    and refuses the request as a duplicate."""
     if not request_nos:
         return {}
     if conn.dialect.name == "postgresql":  # one array parameter: no per-row placeholders to parse
         nos, param = pg_arrays.texts(request_nos)
-        taken.update(r[0] for r in run_sql(conn, _PG_CLAIM_SQL.format(nos=nos), (platform_no, service_name, now, param)))
+        rows = list(run_sql(conn, _PG_TAKEN_SQL.format(nos=nos), (param, platform_no)))
     else:
+        rows = []
         for part in _pieces(request_nos):
-            row = "(" + ", ".join("?" * 6) + ")"
-            params = [v for no in part for v in (platform_no, no, service_name, None, _PENDING, now)]
-            taken.update(r[0] for r in run_sql(conn, _CLAIM_SQL.format(values=", ".join([row] * len(part))), params))
-    missing = [no for no in request_nos if no not in taken]
-    refusals: dict[str, DuplicateRequest] = {}
-    c = custody_requests.c
-    for part in _pieces(missing):
-        for no, service, outcome in conn.execute(select(c.request_no, c.service_name, c.outcome).where(
-                c.platform_no == platform_no, c.request_no.in_(part))):
-            refusals[no] = DuplicateRequest(f"requestNo {no!r} was already used ({service})",
-                                            original_service=service, original_outcome=outcome)
-    for no in missing:  # pragma: no cover - a conflict whose row vanished meanwhile
-        refusals.setdefault(no, DuplicateRequest(f"requestNo {no!r} was already used"))
-    return refusals
+            rows.extend(run_sql(conn, _TAKEN_SQL.format(marks=", ".join("?" * len(part))), (platform_no, *part)))
+    return {no: DuplicateRequest(f"requestNo {no!r} was already used ({service})", original_service=service,
+                                 original_outcome=outcome) for no, service, outcome in rows}
 
 
-def record_all(conn: Connection, platform_no: str,
+def record_all(conn: Connection, clock: Clock, platform_no: str, service_name: str,
                records: list[tuple[str, str | None, Mapping[str, object]]]) -> None:
-    """`record` for many claims: (requestNo, platformUserNo, outcome) each, in one statement."""
+    """The register rows of requests that `taken_all` found free, with their outcomes: (requestNo,
+    platformUserNo, outcome) each, in one statement."""
     if not records:
         return
+    now = clock_us(clock)
     texts = [outcome_text(outcome) for _no, _u, outcome in records]
     if conn.dialect.name == "postgresql":
-        arrays, params = pg_arrays.unnest([("text", texts), ("text", [u for _no, u, _o in records]),
-                                           ("text", [no for no, _u, _o in records])])
-        changed = run_sql(conn, _PG_RECORD_SQL.format(arrays=arrays), (*params, platform_no)).rowcount
+        arrays, params = pg_arrays.unnest([("text", [no for no, _u, _o in records]),
+                                           ("text", [u for _no, u, _o in records]), ("text", texts)])
+        run_sql(conn, _PG_INSERT_SQL.format(arrays=arrays), (platform_no, service_name, now, *params))
     else:
-        changed = run_sql(conn, _RECORD_SQL, [(t, u, platform_no, no) for t, (no, u, _o) in zip(texts, records,
-                                                                                              strict=True)],
-                          many=True).rowcount
-    assert changed == len(records), "record_all() without claim_all()"
-
-
-def release_all(conn: Connection, platform_no: str, request_nos: list[str]) -> None:
-    """Delete the claims of refused requests (their batch wrote nothing else of them)."""
-    if request_nos:
-        run_sql(conn, driver_sql(conn, _RELEASE_SQL), [(platform_no, no) for no in request_nos], many=True)
+        run_sql(conn, _INSERT_SQL, [(platform_no, no, service_name, u, t, now)
+                                    for t, (no, u, _o) in zip(texts, records, strict=True)], many=True)

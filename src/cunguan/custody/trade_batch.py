@@ -4,9 +4,9 @@ constant number of SQL statements, each trade still all-or-nothing and decided b
 
 `execute_trades(conn, clock, platform_no, items)` returns, per item, the `TradeResult` or the refusal
 (an exception, never raised: the caller reports it). Inside the caller's transaction:
-1. parse every item (pure; a parse error is that item's refusal, nothing claimed);
-2. claim every requestNo in the platform register in one multi-row `INSERT .. ON CONFLICT DO NOTHING
-   RETURNING` (a requestNo not returned is a DuplicateRequest with the original service);
+1. parse every item (pure; a parse error is that item's refusal);
+2. read which requestNos the platform register holds already, in one statement (`requests.taken_all`:
+   such a trade is a DuplicateRequest with the original service);
 3. load, one statement per table for the whole chunk: projects (row-locked on PostgreSQL, as
    `trades.execute` does), sales, freeze orders, parties, shares, entrusted payees;
 4. plan the trades in order against one in-memory state: a trade sees what the trades before it in the
@@ -16,8 +16,9 @@ constant number of SQL statements, each trade still all-or-nothing and decided b
    makes that trade a refusal with the code `trades.execute` gives (`trade_common.ledger_refusal`),
    nothing is written and the chunk is planned again without it (later trades may have relied on it);
 6. bulk writes: trades (multi-row insert returning ids), details, project accumulators, shares, freeze
-   orders, sales (executemany each); the claims of refused trades are deleted, the others get their
-   outcome — the register ends exactly as after one `trades.execute` per item.
+   orders, sales (executemany each), and the register rows of the applied trades with their outcomes
+   (`requests.record_all`; a refused trade leaves none) — the register ends exactly as after one
+   `trades.execute` per item.
 About a dozen statements per chunk, whatever its size.
 
 What goes through `trades.execute` instead, one at a time in a SAVEPOINT, at its place in the order
@@ -288,11 +289,11 @@ def _many(conn: Connection, sql: str, rows: list[tuple]) -> None:
 # ---------------------------------------------------------------- one batched segment
 
 
-def claim_entries(conn: Connection, clock: Clock, platform_no: str, entries: list[tuple[int, Any]], service_name: str,
-                  out: list) -> list[tuple[int, Any]]:
-    """Claim the requestNos of `entries` ((index, a request with `.request_no`)) in one statement
-    (`requests.claim_all`): a taken one's refusal goes to `out[index]`; the claimed ones, in order."""
-    dups = requests.claim_all(conn, clock, platform_no, [req.request_no for _i, req in entries], service_name)
+def free_entries(conn: Connection, platform_no: str, entries: list[tuple[int, Any]], out: list) -> list[tuple[int, Any]]:
+    """The `entries` ((index, a request with `.request_no`)) whose requestNo is free, in order, read in
+    one statement (`requests.taken_all`); a taken one's refusal goes to `out[index]`. The free ones'
+    register rows are written with their outcomes at the end (`requests.record_all`)."""
+    dups = requests.taken_all(conn, platform_no, [req.request_no for _i, req in entries])
     live = []
     for index, req in entries:
         if req.request_no in dups:
@@ -343,7 +344,7 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
         entries = [e for e in entries if e[0] < hooked_at]
         if not entries:
             return hooked_at
-    live = claim_entries(conn, clock, platform_no, entries, service_name, out)
+    live = free_entries(conn, platform_no, entries, out)
     if not live:
         return hooked_at
     ledger_refused: dict[int, BaseException] = {}
@@ -359,19 +360,17 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
     failures.update(ledger_refused)
     now = requests.clock_us(clock)
     ids = _write(conn, platform_no, planned, loaded, work, now, batch_no)
-    records, releases = [], []
-    for index, req in live:
+    records = []
+    for index, _req in live:
         if index in failures:
             out[index] = failures[index]
-            releases.append(req.request_no)
     for p in planned:
         total = p.plan.total_fen
         out[p.index] = trades.TradeResult(p.req.request_no, p.req.trade_type, "SUCCESS", ids[p.req.request_no],
                                           len(p.plan.rows), total, p.req.project_no)
         records.append((p.req.request_no, None, {"amount": total, "requestNo": p.req.request_no,
                                                  "tradeType": p.req.trade_type, "transactionStatus": "SUCCESS"}))
-    requests.record_all(conn, platform_no, records)
-    requests.release_all(conn, platform_no, releases)
+    requests.record_all(conn, clock, platform_no, service_name, records)
     return hooked_at
 
 

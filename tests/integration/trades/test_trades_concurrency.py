@@ -1,15 +1,21 @@
 """Real concurrent load on the engine under test: 16 threads bid for the last part of a project (never
 oversubscribed), one requestNo replayed by 16 threads (applied once), concurrent releases of one
-project's bids (each bid released once)."""
+project's bids (each bid released once), and one requestNo in 16 concurrent batches of the batched
+executor (applied once)."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from cunguan.custody.errors import CustodyError
+from sqlalchemy import func, select
 
-from .conftest import fen
+from cunguan.custody import trade_batch
+from cunguan.custody.errors import CustodyError
+from cunguan.db.tables.custody_users import custody_requests
+from cunguan.db.tx import run_in_transaction
+
+from .conftest import P1, fen
 
 THREADS = 16
 
@@ -81,4 +87,31 @@ def test_concurrent_releases_release_each_bid_once(env):
     assert p["loan_fen"] == fen(200) * len(ok) and p["loan_fen"] + p["tender_frozen_fen"] == fen(1600)
     assert env.balance("B") == (p["loan_fen"], 0)
     assert sum(v[0] for v in env.holdings("REL").values()) == p["loan_fen"]
+    env.audit_clean()
+
+
+def test_same_request_no_replayed_concurrently_through_the_batched_executor(raised):
+    """The batched executor reads the register and writes the requestNo's row only at its end (no claim
+    first): one of 16 concurrent batches applies it, every other one answers 100013."""
+    env = raised
+    env.fund("B", 1000)
+    env.freeze_order("BR", "B", "R1", 1000, "REPAYMENT")
+    trade = {"tradeType": "REPAYMENT", "projectNo": "R1", "details": [
+        {"bizType": "REPAYMENT", "freezeRequestNo": "BR", "targetPlatformUserNo": "I1", "amount": "110",
+         "income": "10"}]}
+
+    def batch(_i: int):
+        (outcome,) = run_in_transaction(env.engine, lambda c: trade_batch.execute_trades(
+            c, env.clock, P1, [("SAME-B", dict(trade))]))
+        return outcome
+
+    results = _race(batch)
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    assert len(ok) == 1 and ok[0].request_no == "SAME-B"
+    assert [r.code for r in results if isinstance(r, BaseException)] == ["100013"] * (THREADS - 1)
+    assert env.balance("I1") == (fen(400) + fen(110), 0)
+    assert env.holdings("R1")["I1"] == (fen(500), 0)
+    with env.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(custody_requests)
+                            .where(custody_requests.c.request_no == "SAME-B")).scalar_one() == 1
     env.audit_clean()
