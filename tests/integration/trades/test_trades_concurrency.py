@@ -53,19 +53,28 @@ def test_sixteen_bidders_for_the_last_part(env):
     env.audit_clean()
 
 
-def test_same_request_no_replayed_concurrently(raised):
-    env = raised
+def _repayment_of_110(env) -> dict:
+    """A repayment of 110.00 to I1 from the borrower's freeze BR on R1: the trade the replays race for."""
     env.fund("B", 1000)
     env.freeze_order("BR", "B", "R1", 1000, "REPAYMENT")
-    trade = {"tradeType": "REPAYMENT", "projectNo": "R1", "details": [
+    return {"tradeType": "REPAYMENT", "projectNo": "R1", "details": [
         {"bizType": "REPAYMENT", "freezeRequestNo": "BR", "targetPlatformUserNo": "I1", "amount": "110",
          "income": "10"}]}
+
+
+def _repaid_once(env) -> None:
+    assert env.balance("I1") == (fen(400) + fen(110), 0)
+    assert env.holdings("R1")["I1"] == (fen(500), 0)
+
+
+def test_same_request_no_replayed_concurrently(raised):
+    env = raised
+    trade = _repayment_of_110(env)
     results = _race(lambda i: env.trade("SAME-1", trade))
     ok = [r for r in results if not isinstance(r, CustodyError)]
     assert len(ok) == 1
     assert {r.code for r in results if isinstance(r, CustodyError)} == {"100013"}
-    assert env.balance("I1") == (fen(400) + fen(110), 0)
-    assert env.holdings("R1")["I1"] == (fen(500), 0)
+    _repaid_once(env)
     env.audit_clean()
 
 
@@ -94,11 +103,7 @@ def test_same_request_no_replayed_concurrently_through_the_batched_executor(rais
     """The batched executor reads the register and writes the requestNo's row only at its end (no claim
     first): one of 16 concurrent batches applies it, every other one answers 100013."""
     env = raised
-    env.fund("B", 1000)
-    env.freeze_order("BR", "B", "R1", 1000, "REPAYMENT")
-    trade = {"tradeType": "REPAYMENT", "projectNo": "R1", "details": [
-        {"bizType": "REPAYMENT", "freezeRequestNo": "BR", "targetPlatformUserNo": "I1", "amount": "110",
-         "income": "10"}]}
+    trade = _repayment_of_110(env)
 
     def batch(_i: int):
         (outcome,) = run_in_transaction(env.engine, lambda c: trade_batch.execute_trades(
@@ -109,8 +114,7 @@ def test_same_request_no_replayed_concurrently_through_the_batched_executor(rais
     ok = [r for r in results if not isinstance(r, BaseException)]
     assert len(ok) == 1 and ok[0].request_no == "SAME-B"
     assert [r.code for r in results if isinstance(r, BaseException)] == ["100013"] * (THREADS - 1)
-    assert env.balance("I1") == (fen(400) + fen(110), 0)
-    assert env.holdings("R1")["I1"] == (fen(500), 0)
+    _repaid_once(env)
     with env.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(custody_requests)
                             .where(custody_requests.c.request_no == "SAME-B")).scalar_one() == 1
