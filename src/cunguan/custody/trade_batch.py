@@ -18,7 +18,9 @@ constant number of SQL statements, each trade still all-or-nothing and decided b
 6. bulk writes: trades (multi-row insert returning ids), details, project accumulators, shares, freeze
    orders, sales (executemany each), and the register rows of the applied trades with their outcomes
    (`requests.record_all`; a refused trade leaves none) — the register ends exactly as after one
-   `trades.execute` per item.
+   `trades.execute` per item. On PostgreSQL the ledger's write and these go out in one pipeline
+   (`db.prepared.pipelined`): the server runs each while the runner builds the next (they read
+   nothing back; the trades' new ids are read at the end), instead of the two taking turns.
 About a dozen statements per chunk, whatever its size.
 
 What goes through `trades.execute` instead, one at a time in a SAVEPOINT, at its place in the order
@@ -60,7 +62,7 @@ from cunguan.custody.trade_rules import (
 )
 from cunguan.db import ledger_store, pg_arrays
 from cunguan.db.bulk import insert_rows, update_rows
-from cunguan.db.prepared import driver_sql, in_list, run_sql
+from cunguan.db.prepared import driver_sql, in_list, pipelined, run_sql
 from cunguan.db.tables.custody_trades import (
     custody_debenture_sales,
     custody_pre_transactions,
@@ -350,27 +352,28 @@ def _run_batched(conn: Connection, clock: Clock, platform_no: str, entries: list
     ledger_refused: dict[int, BaseException] = {}
     while True:
         planned, failures, work = _plan_pass(platform_no, live, loaded, ledger_refused)
-        results = ledger_store.apply_groups(conn, [p.ops for p in planned], write_if_refused=False)
-        newly = {p.index: ledger_refusal(r.error, p.fields) for p, r in zip(planned, results, strict=True)
-                 if r is not None and not r.ok and r.error is not None}
+        with pipelined(conn):  # PostgreSQL: each write runs on the server while the next one is built
+            results = ledger_store.apply_groups(conn, [p.ops for p in planned], write_if_refused=False)
+            newly = {p.index: ledger_refusal(r.error, p.fields) for p, r in zip(planned, results, strict=True)
+                     if r is not None and not r.ok and r.error is not None}
+            if not newly:  # the ledger wrote the groups: the trades' rows follow in the same pipeline
+                trade_ids = _write(conn, platform_no, planned, loaded, work, requests.clock_us(clock), batch_no)
+                requests.record_all(conn, clock, platform_no, service_name, [
+                    (p.req.request_no, None, {"amount": p.plan.total_fen, "requestNo": p.req.request_no,
+                                              "tradeType": p.req.trade_type, "transactionStatus": "SUCCESS"})
+                    for p in planned])
         if not newly:
             break
         ledger_refused.update(newly)
         loaded = _load(conn, platform_no, [req for _i, req in live])  # the pass changed the rows in memory
     failures.update(ledger_refused)
-    now = requests.clock_us(clock)
-    ids = _write(conn, platform_no, planned, loaded, work, now, batch_no)
-    records = []
     for index, _req in live:
         if index in failures:
             out[index] = failures[index]
+    ids = trade_ids()
     for p in planned:
-        total = p.plan.total_fen
         out[p.index] = trades.TradeResult(p.req.request_no, p.req.trade_type, "SUCCESS", ids[p.req.request_no],
-                                          len(p.plan.rows), total, p.req.project_no)
-        records.append((p.req.request_no, None, {"amount": total, "requestNo": p.req.request_no,
-                                                 "tradeType": p.req.trade_type, "transactionStatus": "SUCCESS"}))
-    requests.record_all(conn, clock, platform_no, service_name, records)
+                                          len(p.plan.rows), p.plan.total_fen, p.req.project_no)
     return hooked_at
 
 
@@ -382,21 +385,24 @@ _DETAIL_SQL = ("INSERT INTO custody_trade_details (trade_id, platform_no, reques
 
 
 def _write(conn: Connection, platform_no: str, planned: list[_Planned], loaded: _Loaded, work: _Work, now: int,
-           batch_no: str | None) -> dict[str, int]:
-    """The accepted trades' rows, one statement per table (see `trades._write`, the one-trade form)."""
+           batch_no: str | None) -> Callable[[], dict[str, int]]:
+    """The accepted trades' rows, one statement per table (see `trades._write`, the one-trade form).
+    Returns how to get the new trades' ids by requestNo: on PostgreSQL they are read once the
+    pipeline they were sent in is done."""
     if not planned:
-        return {}
-    ids: dict[str, int] = {}
+        return dict
     if conn.dialect.name == "postgresql":
-        _pg_write_trades(conn, platform_no, planned, now, batch_no, ids)
+        trade_ids = _pg_write_trades(conn, platform_no, planned, now, batch_no)
     else:
-        _sqlite_write_trades(conn, platform_no, planned, now, batch_no, ids)
+        ids = _sqlite_write_trades(conn, platform_no, planned, now, batch_no)
+        trade_ids = lambda: ids  # noqa: E731
     _write_rows(conn, platform_no, loaded, work, now)
-    return ids
+    return trade_ids
 
 
-def _sqlite_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int, batch_no: str | None,
-                         ids: dict[str, int]) -> None:
+def _sqlite_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int,
+                         batch_no: str | None) -> dict[str, int]:
+    ids: dict[str, int] = {}
     for part in _pieces(planned):
         params = [v for p in part for v in (
             platform_no, p.req.request_no, p.req.trade_type, p.req.project_no, p.req.sale_request_no, batch_no,
@@ -408,38 +414,42 @@ def _sqlite_write_trades(conn: Connection, platform_no: str, planned: list[_Plan
         (ids[p.req.request_no], platform_no, p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst,
          d.amount_fen, d.income_fen, d.share_fen, p.req.project_no, d.custom_define, d.remark, now)
         for p in planned for d, src, dst in p.plan.rows])
+    return ids
 
 
-_PG_TRADE_SQL = ("INSERT INTO custody_trades (platform_no, request_no, trade_type, project_no, sale_request_no, "
-                 "batch_no, status, amount_fen, detail_count, created_us) SELECT %s, t.no, t.type, t.project, t.sale, "
-                 "%s, 'SUCCESS', t.amount, t.n, %s FROM {arrays} AS t(no, type, project, sale, amount, n) "
-                 "RETURNING id, request_no")
-_PG_DETAIL_SQL = ("INSERT INTO custody_trade_details (trade_id, platform_no, request_no, seq, biz_type, "
-                  "freeze_request_no, source_user_no, target_user_no, amount_fen, income_fen, share_fen, project_no, "
-                  "custom_define, remark, created_us) SELECT d.tid, %s, d.no, d.seq, d.biz, d.fr, d.src, d.dst, d.amount, "
-                  "d.income, d.share, d.project, d.cd, d.remark, %s FROM {arrays} AS d(tid, no, seq, biz, fr, src, dst, "
-                  "amount, income, share, project, cd, remark)")
-_PG_DETAIL_KINDS = ("bigint", "text", "bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "text",
-                    "text", "text")
+_PG_TRADES_SQL = (
+    "WITH t AS (INSERT INTO custody_trades (platform_no, request_no, trade_type, project_no, sale_request_no, batch_no, "
+    "status, amount_fen, detail_count, created_us) SELECT %s, t.no, t.type, t.project, t.sale, %s, 'SUCCESS', t.amount, "
+    "t.n, %s FROM {trades} AS t(no, type, project, sale, amount, n) RETURNING id, request_no), "
+    "d AS (INSERT INTO custody_trade_details (trade_id, platform_no, request_no, seq, biz_type, freeze_request_no, "
+    "source_user_no, target_user_no, amount_fen, income_fen, share_fen, project_no, custom_define, remark, created_us) "
+    "SELECT t.id, %s, d.no, d.seq, d.biz, d.fr, d.src, d.dst, d.amount, d.income, d.share, d.project, d.cd, d.remark, %s "
+    "FROM {details} WITH ORDINALITY AS d(no, seq, biz, fr, src, dst, amount, income, share, project, cd, remark, k) "
+    "JOIN t ON t.request_no = d.no ORDER BY d.k) "
+    "SELECT id, request_no FROM t")
+_PG_DETAIL_KINDS = ("text", "bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "text", "text",
+                    "text")
 
 
-def _pg_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int, batch_no: str | None,
-                     ids: dict[str, int]) -> None:
-    """PostgreSQL: each table in one statement of column arrays (psycopg's executemany and long VALUES
-    lists cost more client CPU per row than the whole insert on the server)."""
+def _pg_write_trades(conn: Connection, platform_no: str, planned: list[_Planned], now: int,
+                     batch_no: str | None) -> Callable[[], dict[str, int]]:
+    """PostgreSQL: the trades and their details in ONE statement of column arrays (psycopg's
+    executemany and long VALUES lists cost more client CPU per row than the whole insert on the
+    server); the details find their trade's new id by requestNo (unique within a segment) and are
+    inserted in the planned order. Nothing waits for the ids: they are read when asked for."""
     reqs = [p.req for p in planned]
-    arrays, params = pg_arrays.unnest([
+    trades_from, trade_params = pg_arrays.unnest([
         ("text", [r.request_no for r in reqs]), ("text", [r.trade_type for r in reqs]),
         ("text", [r.project_no for r in reqs]), ("text", [r.sale_request_no for r in reqs]),
         ("bigint", [p.plan.total_fen for p in planned]), ("bigint", [len(p.plan.rows) for p in planned])])
-    rows = conn.exec_driver_sql(_PG_TRADE_SQL.format(arrays=arrays), (platform_no, batch_no, now, *params))
-    for row_id, request_no in rows:
-        ids[request_no] = int(row_id)
-    details = [(ids[p.req.request_no], p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst, d.amount_fen,
-                d.income_fen, d.share_fen, p.req.project_no, d.custom_define, d.remark)
+    details = [(p.req.request_no, d.seq, d.biz_type, d.freeze_request_no, src, dst, d.amount_fen, d.income_fen,
+                d.share_fen, p.req.project_no, d.custom_define, d.remark)
                for p in planned for d, src, dst in p.plan.rows]
-    arrays, params = pg_arrays.unnest(list(zip(_PG_DETAIL_KINDS, zip(*details, strict=True), strict=True)))
-    conn.exec_driver_sql(_PG_DETAIL_SQL.format(arrays=arrays), (platform_no, now, *params))
+    details_from, detail_params = pg_arrays.unnest(list(zip(_PG_DETAIL_KINDS, zip(*details, strict=True),
+                                                            strict=True)))
+    cursor = run_sql(conn, _PG_TRADES_SQL.format(trades=trades_from, details=details_from),
+                     (platform_no, batch_no, now, *trade_params, platform_no, now, *detail_params))
+    return lambda: {request_no: int(row_id) for row_id, request_no in cursor.fetchall()}
 
 
 def _write_rows(conn: Connection, platform_no: str, loaded: _Loaded, work: _Work, now: int) -> None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
@@ -117,6 +118,30 @@ def run_together(conn: Connection, writes: Sequence[Write | None]) -> None:
     row = _run(conn, f"WITH {', '.join(parts)} SELECT {counts}", merged, many=False).fetchone()
     for w, n in zip(writes, row, strict=True):
         _check_rows(w.rows, n)
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """Statements run on the driver cursor (`run_sql`, `Prepared`) inside the block are sent without
+    waiting for their results, on PostgreSQL (psycopg's pipeline mode): the server executes a write
+    while the caller builds the next statement's parameters, and the caller waits only where it
+    reads a result (fetching a row waits for the statements before it) and at the block's end.
+    SQLite: nothing changes (a statement runs in-process; there is no round trip to save).
+
+    What a caller must know: a failing statement's error may surface at a later statement or at the
+    block's end (wrapped as a `DBAPIError`, so `db.tx` still retries conflicts by SQLSTATE), a
+    cursor's `rowcount` is -1 and its `description` None until its result was fetched, and the
+    statements go through the driver connection only: SQLAlchemy's own executions do not belong in
+    the block."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.pipeline():
+            yield
+    except error as exc:  # raised by the pipeline's final sync: a statement of the block failed
+        raise DBAPIError.instance(None, None, exc, error, dialect=conn.dialect) from exc
 
 
 def _check_rows(expected: int | None, changed: int) -> None:
