@@ -283,3 +283,35 @@ def test_refusals_leave_no_reference_cycles(scene):
         gc.enable()
     assert sum(1 for o in outcomes if o[0] != "0") >= 10  # refusals of every kind: parse, rules, ledger
     assert cyclic == []
+
+
+def test_writes_share_one_pipeline_on_postgresql_and_the_ids_are_the_rows(scene, db_kind):
+    """PostgreSQL: the segment's writes (postings, trades with details, business rows, register) are sent
+    in pipeline mode — the server runs each while the next is built — and the reads its planning waits
+    for are not; the trade ids read back at the end are those of the stored rows. SQLite: no pipeline,
+    the same rows."""
+    in_pipeline: dict[tuple[str, str], set[bool]] = {}
+    batched_only = [item for item in ITEMS if not item[1]["tradeType"].startswith("AUTO_")]
+
+    def on_exec(conn, _cursor, statement, *_args):
+        driver = conn.connection.driver_connection
+        words = statement.split()
+        table = next((w for w in words if w.startswith(("custody_", "postings"))), "?")
+        kind = "read" if words[0] == "SELECT" else "write"
+        in_pipeline.setdefault((kind, table), set()).add(db_kind == "postgresql" and driver._pipeline is not None)  # noqa: SLF001
+
+    from cunguan.db.tx import run_in_transaction
+
+    event.listen(scene.engine, "before_cursor_execute", on_exec)
+    try:
+        results = run_in_transaction(scene.engine, lambda c: _batched(c, scene, batched_only))
+    finally:
+        event.remove(scene.engine, "before_cursor_execute", on_exec)
+    for table in ("postings", "custody_trades", "custody_requests", "custody_pre_transactions"):
+        assert in_pipeline[("write", table)] == {db_kind == "postgresql"}, (table, in_pipeline)
+    for table in ("custody_projects", "custody_requests"):
+        assert in_pipeline[("read", table)] == {False}, (table, in_pipeline)
+    with scene.engine.connect() as c:
+        stored = dict(c.execute(select(custody_trades.c.request_no, custody_trades.c.id)).all())
+    applied = [r for r in results if isinstance(r, trades.TradeResult)]
+    assert len(applied) > 5 and all(stored[r.request_no] == r.trade_id for r in applied)
