@@ -15,8 +15,9 @@ constant number of SQL statements, each trade still all-or-nothing and decided b
    rules checked the freezes already; a system account's available balance is the ledger's to judge)
    makes that trade a refusal with the code `trades.execute` gives (`trade_common.ledger_refusal`),
    nothing is written and the chunk is planned again without it (later trades may have relied on it);
-6. bulk writes: trades (multi-row insert returning ids), details, project accumulators, shares, freeze
-   orders, sales (executemany each), and the register rows of the applied trades with their outcomes
+6. bulk writes: trades (multi-row insert returning ids) and details (PostgreSQL: both in one
+   statement), project accumulators, shares, freeze orders, sales (executemany each), and the
+   register rows of the applied trades with their outcomes
    (`requests.record_all`; a refused trade leaves none) — the register ends exactly as after one
    `trades.execute` per item. On PostgreSQL the ledger's write and these go out in one pipeline
    (`db.prepared.pipelined`): the server runs each while the runner builds the next (they read

@@ -15,13 +15,12 @@ import hashlib
 import time
 from collections.abc import Iterable, Sequence
 
-import psycopg
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from cunguan.db import pg_arrays
 from cunguan.db.bulk import pg_update_sql, update_rows
-from cunguan.db.prepared import driver_sql, run_sql
+from cunguan.db.prepared import driver_sql, pipelined, run_sql
 from cunguan.db.tables.ledger import freezes as freezes_table
 from cunguan.ledger import core
 from cunguan.ledger.chain import posting_body
@@ -135,24 +134,10 @@ def _run(conn: Connection, sql: str, params: Sequence[object] = (), *, many: boo
 
 
 def _pg_pipeline(conn: Connection, statements: Sequence[tuple[str, Sequence[object]]]) -> list[list[tuple]]:
-    """Run statements in order in one round trip (psycopg pipeline mode) on the driver connection under
-    `conn`; each result's rows. Errors are wrapped, and `before_cursor_execute` listeners called, as
-    `run_sql` does."""
-    driver = conn.connection.driver_connection
-    cursors = []
-    sql, params = statements[0]
-    listened = conn._has_events or conn.engine._has_events  # noqa: SLF001 - as `db.prepared` calls them
-    try:
-        with driver.pipeline():
-            for sql, params in statements:
-                cursor = driver.cursor()
-                if listened:
-                    conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
-                cursor.execute(sql, params)
-                cursors.append(cursor)
-        return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, psycopg.Error, dialect=conn.dialect) from exc
+    """Run statements in order in one round trip (`db.prepared.pipelined`); each result's rows."""
+    with pipelined(conn):
+        cursors = [run_sql(conn, sql, params) for sql, params in statements]
+    return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
 
 
 # ---------------------------------------------------------------- loading
